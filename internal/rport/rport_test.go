@@ -186,7 +186,7 @@ func TestUnprivilegedGetsClearError(t *testing.T) {
 	// If this network namespace lets anyone bind low ports, run the child
 	// in a fresh one, where the kernel default (1024) applies.
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); err == nil {
-		if n, _ := strconv.Atoi(strings.TrimSpace(string(b))); n <= Low {
+		if n, _ := strconv.Atoi(strings.TrimSpace(string(b))); n <= High {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 		}
 	}
