@@ -114,8 +114,7 @@ func ReadReply(r io.Reader, maxLine int) (Reply, error) {
 	case rcpError, rcpFatal:
 	default:
 		rep.Kind = ReplyNoise
-		prefix = []byte{c}
-		maxLine-- // the first byte counts towards the line
+		prefix = []byte{c} // counts towards maxLine
 	}
 	data, tooLong, err := readTerminated(&s, '\n', maxLine, prefix)
 	rep.Message = string(data)
