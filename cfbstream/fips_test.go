@@ -1,0 +1,79 @@
+package cfbstream
+
+import (
+	"crypto/fips140"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const fipsHelperEnv = "CFBSTREAM_FIPS_HELPER"
+
+// TestFIPSOnly re-runs this test binary with GODEBUG=fips140=only and
+// checks, in the child (TestFIPSOnlyHelper), that DES and 3DES are refused
+// with a clear error and no panic, and that AES still works.
+func TestFIPSOnly(t *testing.T) {
+	if os.Getenv(fipsHelperEnv) != "" {
+		t.Skip("running as the helper")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^TestFIPSOnlyHelper$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), fipsHelperEnv+"=1", "GODEBUG=fips140=only")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "FIPS-HELPER-OK") {
+		t.Fatalf("helper did not run its checks:\n%s", out)
+	}
+	t.Logf("helper output:\n%s", out)
+}
+
+func TestFIPSOnlyHelper(t *testing.T) {
+	if os.Getenv(fipsHelperEnv) == "" {
+		t.Skip("only run by TestFIPSOnly in a child with GODEBUG=fips140=only")
+	}
+	if !fips140.Enforced() {
+		t.Fatal("GODEBUG=fips140=only not in effect")
+	}
+	for _, a := range []Algorithm{DES, TripleDES} {
+		_, err := NewEncrypter(a, make([]byte, a.KeySize()), make([]byte, 8))
+		var fe *FIPSError
+		if !errors.As(err, &fe) || fe.Algorithm != a || !errors.Is(err, ErrFIPSOnly) {
+			t.Fatalf("%v: got %v, want a FIPSError", a, err)
+		}
+		t.Logf("%v refused: %v", a, err)
+	}
+	// des3-cbc-sha1-kd: refused before gokrb5's derivation runs.
+	_, _, err := NewPair(gokrb5Etype(t, 16), make([]byte, 24), Client, Main)
+	if !errors.Is(err, ErrFIPSOnly) {
+		t.Fatalf("enctype 16: got %v", err)
+	}
+	t.Logf("enctype 16 refused: %v", err)
+	// The AES enctypes still work, derivation included.
+	for _, id := range []int32{17, 18, 19, 20} {
+		enc, dec, err := NewPair(gokrb5Etype(t, id), make([]byte, enctypeInfo[id].keyLen), Server, Stderr)
+		if err != nil {
+			t.Fatalf("enctype %d under fips140=only: %v", id, err)
+		}
+		buf := []byte("still works")
+		enc.XORKeyStream(buf, buf)
+		_ = dec
+	}
+	// The AES ratchet (HKDF-SHA-256, an approved KDF) works too.
+	enc, err := NewEncrypter(AES128, make([]byte, 16), make([]byte, 16), WithRekeyInterval(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	enc.XORKeyStream(buf, buf)
+	if enc.Generation() != 7 {
+		t.Fatalf("generation %d", enc.Generation())
+	}
+	t.Log("FIPS-HELPER-OK")
+}
