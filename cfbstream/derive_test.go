@@ -145,8 +145,8 @@ func TestPairDirections(t *testing.T) {
 				t.Errorf("enctype %d %v: server→client does not round-trip", id, ch)
 			}
 			crossed := map[string]bool{
-				"client enc → client dec (reflection)": roundTrip(get(Client, ch).enc, get(Client, ch).dec),
-				"server enc → server dec (reflection)": roundTrip(get(Server, ch).enc, get(Server, ch).dec),
+				"client enc → client dec (reflection)":  roundTrip(get(Client, ch).enc, get(Client, ch).dec),
+				"server enc → server dec (reflection)":  roundTrip(get(Server, ch).enc, get(Server, ch).dec),
 				"client enc → server dec other channel": roundTrip(get(Client, ch).enc, get(Server, other).dec),
 				"server enc → client dec other channel": roundTrip(get(Server, ch).enc, get(Client, other).dec),
 			}
