@@ -17,13 +17,16 @@ const (
 	// NetkitRlogindTermLen: netkit rlogind's term buffer is 256 bytes
 	// (PROTOCOL.md §1.1).
 	NetkitRlogindTermLen = 255
-	// NetkitRshdUserLen: netkit rshd's user buffers are 16 bytes and its
-	// getstr() fails on the 16th byte, so 14 characters + NUL fit (netkit
-	// rshd.c doit(), getstr()).
-	NetkitRshdUserLen = 14
-	// NetkitRshdCommandLen: netkit rshd's command buffer is ARG_MAX+1 =
-	// 131073 bytes, its getstr() fails on the last one, so 131071
-	// characters + NUL fit (netkit rshd.c doit(); Linux ARG_MAX 131072).
+	// NetkitRshdUserLen: netkit rshd reads the users into 16-byte
+	// buffers. Measured against Debian in.rshd 0.17-24: 15 characters are
+	// accepted, 16 get "\1remuser too long\n" (upstream 0.17 source reads
+	// as 14: PROTOCOL.md §1.1; Debian evidently patched getstr()).
+	NetkitRshdUserLen = 15
+	// NetkitRshdCommandLen: netkit rshd's command buffer is ARG_MAX+1 bytes
+	// (rshd.c doit(); Linux ARG_MAX 131072 in upstream's headers). Debian's
+	// in.rshd 0.17-24 reads even 2 MiB commands — which then cannot be
+	// exec'd as one argument of `sh -c` (Linux MAX_ARG_STRLEN = 131072
+	// including the NUL), so this is the longest command that can run.
 	NetkitRshdCommandLen = 131071
 )
 
@@ -39,7 +42,8 @@ const (
 	MaxTermLen = 255
 	// MaxCommandLen bounds the rsh/rcp command: Linux MAX_ARG_STRLEN is
 	// 131072 bytes including the NUL, and the command becomes one argument
-	// of `$SHELL -c`, so nothing longer could run; equal to netkit rshd's.
+	// of `$SHELL -c`, so nothing longer could run. Debian's rshd reads
+	// longer ones and then fails to exec them; krx refuses them up front.
 	MaxCommandLen = 131071
 	// MaxPortFieldLen bounds the secondary-port field. netkit rshd reads it
 	// unbounded (rshd.c getint()); 5 digits suffice, leading zeros allowed.

@@ -112,7 +112,7 @@ func TestHandshakeLimits(t *testing.T) {
 		{"\x00a\x00" + long + "\x00c\x00", ShellLimits, FieldServerUser, MaxUserLen},
 		{"\x00a\x00b\x00" + strings.Repeat("t", MaxTermLen+1) + "\x00", LoginLimits, FieldPayload, MaxTermLen},
 		{"\x00a\x00b\x00" + strings.Repeat("c", MaxCommandLen+1) + "\x00", Limits{}, FieldPayload, MaxCommandLen},
-		{"\x00" + strings.Repeat("r", 15) + "\x00b\x00c\x00", Limits{User: NetkitRshdUserLen}, FieldClientUser, NetkitRshdUserLen},
+		{"\x00" + strings.Repeat("r", NetkitRshdUserLen+1) + "\x00b\x00c\x00", Limits{User: NetkitRshdUserLen}, FieldClientUser, NetkitRshdUserLen},
 		{strings.Repeat("1", MaxPortFieldLen+1) + "\x00", ShellLimits, FieldStderrPort, MaxPortFieldLen},
 	} {
 		_, n, err := ParseHandshake([]byte(tc.wire), tc.lim)

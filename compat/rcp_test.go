@@ -160,7 +160,7 @@ func TestRcpLinesRefused(t *testing.T) {
 		&Times{Mtime: time.Unix(-1, 0), Atime: time.Unix(0, 0)},
 		&Times{Mtime: time.Unix(0, 0), Atime: time.Unix(MaxRcpTime+1, 0)},
 		&Reply{Kind: ReplyError, Message: "a\nb"}, &Reply{Kind: ReplyOK, Message: "x"},
-		&Reply{Kind: ReplyNoise, Message: ""}, &Reply{Kind: ReplyNoise, Message: "\x01x"}, &Reply{Kind: 7},
+		&Reply{Kind: ReplyNoise, Message: "\x01x"}, &Reply{Kind: 7},
 	} {
 		if b, err := m.AppendLine(nil); err == nil {
 			t.Fatalf("AppendLine(%#v) = %q", m, b)
@@ -177,6 +177,7 @@ func TestRcpReplies(t *testing.T) {
 		{"\x01rcp: x: Permission denied\n", Reply{ReplyError, "rcp: x: Permission denied"}},
 		{"\x02rcp: protocol screwup: bad mode\n", Reply{ReplyFatal, "rcp: protocol screwup: bad mode"}},
 		{"No match.\n", Reply{ReplyNoise, "No match."}},
+		{"\n", Reply{ReplyNoise, ""}},
 	} {
 		r := onlyReader{strings.NewReader(tc.wire + "next")}
 		got, err := ReadReply(r, 0)

@@ -61,7 +61,7 @@ func (e *RcpError) Error() string { return "remote: " + strings.TrimSuffix(e.Mes
 
 // AppendLine implements RcpMessage: \0, or the kind byte, Message and '\n'
 // (ReplyNoise: Message and '\n'). Message may not contain '\n'; a noise
-// Message must be non-empty and may not start with \0, \1 or \2.
+// Message may not start with \0, \1 or \2.
 func (r *Reply) AppendLine(b []byte) ([]byte, error) {
 	bad := &LineError{Line: r.Message, Field: "reply", Err: ErrBadStatus}
 	if strings.IndexByte(r.Message, '\n') >= 0 || len(r.Message) > DefaultRcpMaxLine {
@@ -76,7 +76,7 @@ func (r *Reply) AppendLine(b []byte) ([]byte, error) {
 	case ReplyError, ReplyFatal:
 		b = append(b, byte(r.Kind))
 	case ReplyNoise:
-		if r.Message == "" || r.Message[0] <= rcpFatal {
+		if r.Message != "" && r.Message[0] <= rcpFatal {
 			return b, bad
 		}
 	default:
@@ -112,6 +112,11 @@ func ReadReply(r io.Reader, maxLine int) (Reply, error) {
 	case rcpOK:
 		return rep, nil
 	case rcpError, rcpFatal:
+	case '\n':
+		// An empty noise line. (netkit's response() would read on to the
+		// next '\n'; it exits on noise either way.)
+		rep.Kind = ReplyNoise
+		return rep, nil
 	default:
 		rep.Kind = ReplyNoise
 		prefix = []byte{c} // counts towards maxLine
