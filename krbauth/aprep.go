@@ -1,6 +1,7 @@
 package krbauth
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -59,6 +60,9 @@ func ParseAPRep(b []byte, session Key) (info APRepInfo, err error) {
 	var rep messages.APRep
 	if err := rep.Unmarshal(b); err != nil {
 		return info, malformed("AP-REP", err)
+	}
+	if re, err := asn1.Marshal(rep); err != nil || !bytes.Equal(asn1tools.AddASNAppTag(re, asnAppTag.APREP), b) {
+		return info, malformed("AP-REP is not canonical DER", err)
 	}
 	if rep.PVNO != iana.PVNO {
 		return info, malformed(fmt.Sprintf("AP-REP protocol version %d", rep.PVNO), nil)

@@ -231,7 +231,7 @@ func (e *ServerError) Error() string {
 	if e.Text != "" {
 		s += ": " + e.Text
 	}
-	if e.Code == errCodeSkew {
+	if e.Code == errCodeSkew && !strings.Contains(e.Text, "client time") {
 		s += fmt.Sprintf(" (server time %s, client time %s)", e.ServerTime.UTC().Format(time.RFC3339), e.ClientTime.UTC().Format(time.RFC3339))
 	}
 	return s

@@ -122,7 +122,7 @@ func MarshalKRBError(cause error, server string, now time.Time) []byte {
 		ErrorCode: codeForError(cause),
 		Realm:     realm,
 		SName:     pn,
-		EText:     cause.Error(),
+		EText:     peerText(cause),
 	}
 	b, err := ke.Marshal()
 	if err != nil {
@@ -131,6 +131,29 @@ func MarshalKRBError(cause error, server string, now time.Time) []byte {
 		b, _ = ke.Marshal()
 	}
 	return b
+}
+
+// peerText is the e-text sent to the (unauthenticated) peer: what it can
+// act on, without local details such as file paths.
+func peerText(err error) string {
+	var ke *KeytabError
+	var ce *ClockSkewError
+	switch {
+	case errors.As(err, &ke) && ke.Err == ErrWrongKVNO:
+		return fmt.Sprintf("the server has no key version %d for %s (it has %v): get a new ticket", ke.KVNO, ke.Principal, ke.Have)
+	case errors.As(err, &ke):
+		return fmt.Sprintf("the server has no usable %s key version %d for %s", EnctypeName(ke.EType), ke.KVNO, ke.Principal)
+	case errors.As(err, &ce):
+		return fmt.Sprintf("server time %s, client time %s, limit %s",
+			ce.ServerTime.UTC().Format(time.RFC3339), ce.ClientTime.UTC().Format(time.RFC3339), ce.Limit)
+	}
+	for _, s := range []error{ErrReplay, ErrTicketNotValid, ErrBadIntegrity, ErrBadChecksum, ErrNoChecksum,
+		ErrNoKey, ErrWrongRealm, ErrMalformed, ErrTooLong, ErrReplayCache} {
+		if errors.Is(err, s) {
+			return strings.TrimPrefix(s.Error(), "krbauth: ")
+		}
+	}
+	return "authentication failed"
 }
 
 // ParseKRBError decodes a DER KRB-ERROR into a *ServerError.

@@ -1,6 +1,7 @@
 package krbauth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -109,6 +110,12 @@ func (ac *Acceptor) Verify(apreq, checksumData []byte, now time.Time) (acc *Acce
 	if err := req.Unmarshal(apreq); err != nil {
 		return nil, malformed("AP-REQ", err)
 	}
+	// gofork's asn1 decoder ignores wrong tags and lengths; insist on the
+	// one DER encoding of what was parsed (every Kerberos implementation
+	// sends DER), so a mangled request is refused as malformed.
+	if re, err := req.Marshal(); err != nil || !bytes.Equal(re, apreq) {
+		return nil, malformed("AP-REQ is not canonical DER", err)
+	}
 	if req.PVNO != iana.PVNO {
 		return nil, malformed(fmt.Sprintf("AP-REQ protocol version %d", req.PVNO), nil)
 	}
@@ -116,6 +123,9 @@ func (ac *Acceptor) Verify(apreq, checksumData []byte, now time.Time) (acc *Acce
 		return nil, malformed("AP-REQ asks for user-to-user authentication (not supported)", nil)
 	}
 	tkt := &req.Ticket
+	if tkt.TktVNO != iana.PVNO {
+		return nil, malformed(fmt.Sprintf("ticket version %d", tkt.TktVNO), nil)
+	}
 	if len(tkt.SName.NameString) == 0 {
 		return nil, malformed("ticket without server name", nil)
 	}
@@ -136,6 +146,9 @@ func (ac *Acceptor) Verify(apreq, checksumData []byte, now time.Time) (acc *Acce
 	client := principalString(etp.CName, etp.CRealm)
 	if _, err := session.EType(); err != nil {
 		return nil, malformed("ticket session key", err)
+	}
+	if req.EncryptedAuthenticator.EType != session.Type {
+		return nil, fmt.Errorf("%w: authenticator enctype %d is not the session key's %s", ErrBadIntegrity, req.EncryptedAuthenticator.EType, EnctypeName(session.Type))
 	}
 	aplain, err := crypto.DecryptEncPart(req.EncryptedAuthenticator, etp.Key, usageAPReqAuth)
 	if err != nil {
