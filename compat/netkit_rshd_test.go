@@ -108,3 +108,31 @@ func TestNetkitRshd(t *testing.T) {
 		}
 	})
 }
+
+// TestNetkitRlogindLimits checks the rlogind limits we quote (31-character
+// users, 255-character TERM/speed) against the real Debian in.rlogind, and
+// parses its "\1rlogind: … too long.\r\n" refusals.
+func TestNetkitRlogindLimits(t *testing.T) {
+	needRoot(t, "/usr/sbin/in.rlogind")
+	addr := serveInetd(t, "/usr/sbin/in.rlogind")
+	for _, tc := range []struct {
+		h    Handshake
+		want string // "" = accepted
+	}{
+		{Handshake{ClientUser: strings.Repeat("u", NetkitRlogindUserLen), ServerUser: "nobody", Payload: "vt100/9600"}, ""},
+		{Handshake{ClientUser: strings.Repeat("u", NetkitRlogindUserLen+1), ServerUser: "nobody", Payload: "vt100/9600"}, "rlogind: remuser too long."},
+		{Handshake{ClientUser: "root", ServerUser: strings.Repeat("u", NetkitRlogindUserLen+1), Payload: "vt100/9600"}, "rlogind: locuser too long."},
+		{Handshake{ClientUser: "root", ServerUser: "nobody", Payload: strings.Repeat("t", NetkitRlogindTermLen)}, ""},
+		{Handshake{ClientUser: "root", ServerUser: "nobody", Payload: strings.Repeat("t", NetkitRlogindTermLen+1)}, "rlogind: Terminal type too long."},
+	} {
+		c, r := rshdSession(t, addr, tc.h)
+		st, err := ReadStatus(r)
+		if err != nil || st.OK() != (tc.want == "") || st.Text() != tc.want {
+			t.Fatalf("%d/%d/%d bytes: status %+v, %v; want %q", len(tc.h.ClientUser), len(tc.h.ServerUser), len(tc.h.Payload), st, err, tc.want)
+		}
+		if !st.OK() && !strings.HasSuffix(st.Message, "\r") {
+			t.Fatalf("rlogind message %q does not end in \\r\\n", st.Message)
+		}
+		c.Close()
+	}
+}
