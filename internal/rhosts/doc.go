@@ -14,9 +14,11 @@
 // not hard-linked elsewhere (st_nlink 1). ~/.rhosts is opened and read
 // as the user, as glibc does with seteuid, but only on one locked OS
 // thread whose file-system uid/gid and groups are switched (setfsuid,
-// setfsgid, setgroups are per-thread system calls on Linux) and which is
-// thrown away afterwards, so the rest of the daemon never runs with the
-// user's identity and the user cannot make root read a file the user
+// setfsgid, setgroups are per-thread system calls on Linux). The thread
+// is given back to the Go scheduler only after its identity has been
+// restored and verified; otherwise it stays locked and the runtime
+// retires it. The rest of the daemon never runs with the user's
+// identity, and the user cannot make root read a file the user
 // could not read. A file larger than Checker.MaxFileSize is refused.
 //
 // Lines (__validuser2_sa): blank lines and lines whose first non-blank

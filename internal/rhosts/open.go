@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,16 +37,27 @@ func readChecked(path string, okOwner, asUID, asGID int, max int64) ([]byte, err
 	}
 	ch := make(chan result, 1)
 	go func() {
-		// Never unlocked: when this goroutine ends the runtime terminates
-		// the thread instead of reusing it with the user's identity. New
-		// threads are never cloned from a locked thread (they come from
-		// the runtime's template thread), so nothing inherits it either.
+		// The thread is given back only if its identity is restored and
+		// verified; otherwise it stays locked to this goroutine, and the
+		// runtime terminates it (or, for the main thread, parks it for
+		// good) when the goroutine ends. New threads are never cloned
+		// from a locked thread (they come from the runtime's template
+		// thread), so nothing inherits the user's identity.
 		runtime.LockOSThread()
-		if err := becomeFSUser(asUID, asGID); err != nil {
+		restore, err := becomeFSUser(asUID, asGID)
+		if err != nil {
 			ch <- result{nil, &fileError{path, "cannot switch to uid " + fmt.Sprint(asUID) + ": " + err.Error()}}
+			if restore() == nil {
+				runtime.UnlockOSThread()
+			}
 			return
 		}
 		data, err := readFile(path, okOwner, max)
+		if rerr := restore(); rerr != nil {
+			ch <- result{nil, &fileError{path, "cannot switch back from uid " + fmt.Sprint(asUID) + ": " + rerr.Error()}}
+			return
+		}
+		runtime.UnlockOSThread()
 		ch <- result{data, err}
 	}()
 	r := <-ch
@@ -54,30 +66,59 @@ func readChecked(path string, okOwner, asUID, asGID int, max int64) ([]byte, err
 
 // becomeFSUser switches this thread's file-system identity: groups
 // (just gid), fsgid, fsuid. These Linux system calls are per thread.
-// Leaving fsuid 0 also drops the file capabilities of the thread
-// (CAP_DAC_OVERRIDE and friends).
-func becomeFSUser(uid, gid int) error {
+// Leaving fsuid 0 also drops the thread's file capabilities
+// (CAP_DAC_OVERRIDE and friends); going back to 0 restores them. The
+// returned function restores the original identity and verifies it; it
+// is valid (and must be called) even when becomeFSUser fails.
+func becomeFSUser(uid, gid int) (restore func() error, err error) {
+	origGroups, gerr := unix.Getgroups()
+	origUID, _ := unix.SetfsuidRetUid(-1)
+	origGID, _ := unix.SetfsgidRetGid(-1)
+	restore = func() error {
+		if gerr != nil {
+			return gerr
+		}
+		unix.Setfsuid(origUID)
+		unix.Setfsgid(origGID)
+		if err := unix.Setgroups(origGroups); err != nil {
+			return err
+		}
+		if cur, _ := unix.SetfsuidRetUid(-1); cur != origUID {
+			return fmt.Errorf("fsuid is %d, want %d", cur, origUID)
+		}
+		if cur, _ := unix.SetfsgidRetGid(-1); cur != origGID {
+			return fmt.Errorf("fsgid is %d, want %d", cur, origGID)
+		}
+		now, err := unix.Getgroups()
+		if err != nil || !slices.Equal(now, origGroups) {
+			return fmt.Errorf("groups are %v, want %v (%v)", now, origGroups, err)
+		}
+		return nil
+	}
+	if gerr != nil {
+		return restore, gerr
+	}
 	if gid < 0 {
-		return fmt.Errorf("bad gid %d", gid)
+		return restore, fmt.Errorf("bad gid %d", gid)
 	}
 	if err := unix.Setgroups([]int{gid}); err != nil {
-		return err
+		return restore, err
 	}
 	if err := unix.Setfsgid(gid); err != nil {
-		return err
+		return restore, err
 	}
 	if err := unix.Setfsuid(uid); err != nil {
-		return err
+		return restore, err
 	}
 	// setfsuid reports failure only by not changing: ask again with an
 	// invalid id, which returns the current one.
 	if cur, _ := unix.SetfsuidRetUid(-1); cur != uid {
-		return fmt.Errorf("fsuid is %d", cur)
+		return restore, fmt.Errorf("fsuid is %d", cur)
 	}
 	if cur, _ := unix.SetfsgidRetGid(-1); cur != gid {
-		return fmt.Errorf("fsgid is %d", cur)
+		return restore, fmt.Errorf("fsgid is %d", cur)
 	}
-	return nil
+	return restore, nil
 }
 
 func readFile(path string, okOwner int, max int64) ([]byte, error) {

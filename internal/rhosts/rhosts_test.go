@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -175,6 +176,41 @@ func TestRhostsOwnerRules(t *testing.T) {
 	if _, err := os.ReadFile(filepath.Join(f.user.Home, ".rhosts")); err != nil {
 		t.Fatalf("root lost its file access: %v", err)
 	}
+	// No thread of the process keeps the user's file-system identity: the
+	// switched thread is thrown away (its exit may lag a moment).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		bad := threadsWithFSUID(t, f.user.UID)
+		if len(bad) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads still running with fsuid %d: %v", f.user.UID, bad)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// threadsWithFSUID lists the tasks of this process whose fs uid is uid.
+func threadsWithFSUID(t *testing.T, uid int) []string {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join("/proc/self/task", task.Name(), "status"))
+		if err != nil {
+			continue // thread gone
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 5 && f[0] == "Uid:" && f[4] == strconv.Itoa(uid) {
+				bad = append(bad, task.Name())
+			}
+		}
+	}
+	return bad
 }
 
 func TestHostsEquiv(t *testing.T) {
