@@ -222,3 +222,21 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestNotRootInProcess covers the same error when the whole test run is
+// unprivileged (then the re-exec test above skips).
+func TestNotRootInProcess(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: covered by TestUnprivilegedGetsClearError")
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(b))); err != nil || n <= High {
+		t.Skip("reserved ports are open to everyone in this network namespace")
+	}
+	if _, err := Dial("tcp4", "127.0.0.1:9"); !errors.Is(err, ErrNeedPrivilege) {
+		t.Fatalf("Dial = %v, want ErrNeedPrivilege", err)
+	}
+	if _, _, err := Listen(context.Background(), "tcp4", "127.0.0.1"); !errors.Is(err, ErrNeedPrivilege) {
+		t.Fatalf("Listen = %v, want ErrNeedPrivilege", err)
+	}
+}
