@@ -141,8 +141,10 @@ func (h Handshake) AppendTo(b []byte) ([]byte, error) {
 // Marshal returns the wire form of h (see AppendTo).
 func (h Handshake) Marshal() ([]byte, error) { return h.AppendTo(nil) }
 
-// WriteHandshake writes h with a single Write call, as glibc's rcmd() does
-// with one writev.
+// WriteHandshake writes h with a single Write call. (glibc's rcmd() writes
+// the port field first and the three strings, with one writev, once the
+// stderr connection is up; netkit rshd reads the port, connects back and
+// only then reads on, so the whole handshake may be sent at once.)
 func WriteHandshake(w io.Writer, h Handshake) error {
 	b, err := h.Marshal()
 	if err != nil {
@@ -152,40 +154,60 @@ func WriteHandshake(w io.Writer, h Handshake) error {
 	return err
 }
 
-// ReadHandshake reads a client's handshake (server side). It never consumes
-// a byte beyond the payload's NUL: with an io.ByteReader such as a
+// ReadHandshake reads a client's whole handshake (server side). It never
+// consumes a byte beyond the payload's NUL: with an io.ByteReader such as a
 // *bufio.Reader it uses ReadByte (any further buffered bytes stay in that
 // reader, which the caller then uses for the data phase); with any other
 // reader it issues 1-byte reads.
 //
-// The secondary-port field must be empty or decimal digits with a value
-// 0–65535. netkit rshd silently ignores non-digit characters there (rshd.c
-// getint()); krx refuses them with ErrBadPort instead, as no rcmd
-// implementation sends any. Whether a non-zero port is reserved (< 1024) is
-// the server's policy: see IsReservedPort.
+// A shell server that is given a stderr port must NOT use it: glibc's
+// rcmd() sends the three strings only after it has accepted the stderr
+// connection, so the server has to call ReadStderrPort, connect back, and
+// then call ReadHandshakeStrings (netkit rshd.c doit() does the same).
 //
 // Errors are *FieldError: ErrTooLong (over lim), ErrUnterminated (the peer
 // closed: Cause is io.ErrUnexpectedEOF, or io.EOF if it sent nothing at
 // all), ErrBadPort.
 func ReadHandshake(r io.Reader, lim Limits) (Handshake, error) {
-	lim = lim.norm()
-	s := newByteSource(r)
 	var h Handshake
+	var err error
+	if h.StderrPort, err = ReadStderrPort(r); err != nil {
+		return h, err
+	}
+	err = ReadHandshakeStrings(r, lim, &h)
+	return h, err
+}
+
+// ReadStderrPort reads the secondary-port field, the first part of the
+// handshake (see ReadHandshake for how it reads). 0 means no stderr
+// channel. The field must be empty or decimal digits with a value 0–65535.
+// netkit rshd silently ignores non-digit characters there (rshd.c
+// getint()); krx refuses them with ErrBadPort instead, as no rcmd
+// implementation sends any. Whether a non-zero port is reserved is the
+// server's policy: see IsReservedPort (netkit rshd refuses ≥ 1024).
+func ReadStderrPort(r io.Reader) (int, error) {
+	s := newByteSource(r)
 	port, err := readField(&s, FieldStderrPort, 0, MaxPortFieldLen, true)
 	if err != nil {
-		return h, err
+		return 0, err
 	}
-	if h.StderrPort, err = parsePort(port); err != nil {
-		return h, err
-	}
+	return parsePort(port)
+}
+
+// ReadHandshakeStrings reads client-user, server-user and payload, the
+// part of the handshake after the port field, into h (see ReadHandshake).
+func ReadHandshakeStrings(r io.Reader, lim Limits, h *Handshake) error {
+	lim = lim.norm()
+	s := newByteSource(r)
+	var err error
 	if h.ClientUser, err = readField(&s, FieldClientUser, 0, lim.User, false); err != nil {
-		return h, err
+		return err
 	}
 	if h.ServerUser, err = readField(&s, FieldServerUser, 0, lim.User, false); err != nil {
-		return h, err
+		return err
 	}
 	h.Payload, err = readField(&s, FieldPayload, 0, lim.Payload, false)
-	return h, err
+	return err
 }
 
 // ParseHandshake parses a handshake at the start of b and returns it with
