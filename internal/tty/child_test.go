@@ -67,7 +67,7 @@ func runHelper(role string) int {
 		term.SetFlowControl(false)
 		fmt.Println("raw")
 		wait()
-		if err := term.Suspend(false); err != nil {
+		if err := term.Suspend(os.Getenv("KRX_TTY_GROUP") == "1"); err != nil {
 			fmt.Println("error:", err)
 			return 1
 		}
@@ -183,6 +183,15 @@ func procState(pid int) byte {
 }
 
 func TestSuspendAndContinueInChild(t *testing.T) {
+	for _, group := range []string{"0", "1"} {
+		t.Run("group="+group, func(t *testing.T) {
+			t.Setenv("KRX_TTY_GROUP", group)
+			testSuspend(t)
+		})
+	}
+}
+
+func testSuspend(t *testing.T) {
 	master, slave := openPty(t)
 	start := termios(t, slave)
 	start.Iflag |= unix.IXON
