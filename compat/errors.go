@@ -85,6 +85,7 @@ type FieldError struct {
 	Cause error  // underlying I/O error (io.ErrUnexpectedEOF, …) or nil
 }
 
+// Error names the sentinel, the field and the value.
 func (e *FieldError) Error() string {
 	s := fmt.Sprintf("%v: %s", e.Err, e.Field)
 	if e.Err == ErrTooLong {
@@ -115,6 +116,7 @@ type LineError struct {
 	Cause error  // underlying I/O error or nil
 }
 
+// Error names the sentinel, the field and the line.
 func (e *LineError) Error() string {
 	s := fmt.Sprintf("%v: %s in %s", e.Err, e.Field, quoteShort(e.Line))
 	if e.Cause != nil {

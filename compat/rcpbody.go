@@ -27,6 +27,7 @@ type BodyError struct {
 	Cause    error  // underlying I/O error (io.ErrUnexpectedEOF, …) or nil
 }
 
+// Error names the sentinel, the file and how far it got.
 func (e *BodyError) Error() string {
 	s := fmt.Sprintf("%v: %q after %d of %d bytes", e.Err, e.Name, e.Received, e.Size)
 	if e.Cause != nil {

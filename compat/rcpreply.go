@@ -57,6 +57,7 @@ type RcpError struct {
 	Message string
 }
 
+// Error returns the peer's message.
 func (e *RcpError) Error() string { return "remote: " + strings.TrimSuffix(e.Message, "\r") }
 
 // AppendLine implements RcpMessage: \0, or the kind byte, Message and '\n'

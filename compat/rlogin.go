@@ -69,7 +69,7 @@ const (
 // client (netkit rlogind.c protocol(), pkcontrol()).
 const CtlForwardMask = CtlFlushWrite | CtlNoStop | CtlDoStop
 
-// FlushWrite, NoStop, DoStop and Window report the individual bits.
+// FlushWrite reports the FLUSHWRITE bit.
 func (c Control) FlushWrite() bool { return c&CtlFlushWrite != 0 }
 
 // NoStop reports the NOSTOP bit.

@@ -46,6 +46,7 @@ type StatusError struct {
 	Message string
 }
 
+// Error returns the server's message.
 func (e *StatusError) Error() string { return "remote: " + e.Message }
 
 // AppendTo appends the wire form of s to b: one zero byte, or Code, Message
