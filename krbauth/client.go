@@ -34,18 +34,17 @@ type ClientOptions struct {
 // Client holds a user's TGT (from a FILE ccache) and the service tickets
 // obtained with it. Safe for concurrent use.
 type Client struct {
-	conf     *config.Config
-	ccPath   string
-	cname    types.PrincipalName
-	crealm   string
-	tgt      messages.Ticket
-	tgtKey   types.EncryptionKey
-	tgtEnd   time.Time
-	cached   []*credentials.Credential // service tickets already in the ccache
-	now      func() time.Time
-	mu       sync.Mutex
-	tickets  map[string]*ServiceTicket
-	kdcTried []string // for tests: last KDC addresses tried
+	conf    *config.Config
+	ccPath  string
+	cname   types.PrincipalName
+	crealm  string
+	tgt     messages.Ticket
+	tgtKey  types.EncryptionKey
+	tgtEnd  time.Time
+	cached  []*credentials.Credential // service tickets already in the ccache
+	now     func() time.Time
+	mu      sync.Mutex
+	tickets map[string]*ServiceTicket
 }
 
 // ServiceTicket is a ticket for host/<name>@REALM and its session key.

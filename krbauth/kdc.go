@@ -49,9 +49,6 @@ func (c *Client) sendKDC(realm string, req []byte) ([]byte, error) {
 			tried = append(tried, fmt.Sprintf("udp %s: %v", addr, err))
 		}
 	}
-	c.mu.Lock()
-	c.kdcTried = tried
-	c.mu.Unlock()
 	return nil, &KDCUnreachableError{Realm: realm, Tried: tried}
 }
 

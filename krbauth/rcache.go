@@ -98,7 +98,9 @@ func (rc *ReplayCache) reopen() error {
 		rc.f.Close()
 		rc.f = nil
 	}
-	f, err := os.OpenFile(rc.path, os.O_RDWR|os.O_CREATE, 0o600)
+	// O_NOFOLLOW and the owner check: the default directory is /var/tmp,
+	// where another user could plant a symlink or a file of their own.
+	f, err := os.OpenFile(rc.path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return rc.fail("%v", err)
 	}
@@ -110,6 +112,10 @@ func (rc *ReplayCache) reopen() error {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		f.Close()
 		return rc.fail("not a regular file")
+	}
+	if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		f.Close()
+		return rc.fail("owned by uid %d with mode %o: refusing a cache others can write", st.Uid, st.Mode&0o777)
 	}
 	rc.f, rc.ino, rc.off, rc.total = f, st.Ino, 0, 0
 	rc.seen = map[rcTag]int64{}
@@ -264,7 +270,11 @@ func (rc *ReplayCache) prune(now int64) {
 // over the old one; called with the old file locked.
 func (rc *ReplayCache) compact() error {
 	tmp := fmt.Sprintf("%s.tmp%d", rc.path, os.Getpid())
-	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, fs.ErrExist) { // left by a crash
+		os.Remove(tmp)
+		nf, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	}
 	if err != nil {
 		return err
 	}
