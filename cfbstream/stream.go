@@ -141,10 +141,7 @@ func (e *Encrypter) XORKeyStream(dst, src []byte) {
 		if c.tail == 8 {
 			for i := 0; i < n; i++ {
 				blk.Encrypt(c.ks[:], c.reg[:])
-				x := binary.LittleEndian.Uint64(src[:8]) ^ binary.LittleEndian.Uint64(c.ks[:8])
-				binary.LittleEndian.PutUint64(dst[:8], x)
-				binary.LittleEndian.PutUint64(c.reg[0:8], binary.LittleEndian.Uint64(c.reg[8:16]))
-				binary.LittleEndian.PutUint64(c.reg[8:16], x)
+				encSeg16((*[8]byte)(dst), (*[8]byte)(src), &c.ks, &c.reg)
 				src, dst = src[8:], dst[8:]
 			}
 		} else {
@@ -191,10 +188,7 @@ func (d *Decrypter) XORKeyStream(dst, src []byte) {
 		if c.tail == 8 {
 			for i := 0; i < n; i++ {
 				blk.Encrypt(c.ks[:], c.reg[:])
-				x := binary.LittleEndian.Uint64(src[:8])
-				binary.LittleEndian.PutUint64(c.reg[0:8], binary.LittleEndian.Uint64(c.reg[8:16]))
-				binary.LittleEndian.PutUint64(c.reg[8:16], x)
-				binary.LittleEndian.PutUint64(dst[:8], x^binary.LittleEndian.Uint64(c.ks[:8]))
+				decSeg16((*[8]byte)(dst), (*[8]byte)(src), &c.ks, &c.reg)
 				src, dst = src[8:], dst[8:]
 			}
 		} else {

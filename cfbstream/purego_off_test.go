@@ -1,0 +1,5 @@
+//go:build !purego
+
+package cfbstream
+
+const puregoBuild = false
