@@ -80,14 +80,6 @@ func (c *core) fullSegments(n int) int {
 	return int(segs)
 }
 
-// Offset returns the number of bytes processed so far.
-func (c *core) Offset() uint64 { return c.off }
-
-// Generation returns how many times the key has been ratcheted.
-func (c *core) Generation() uint64 { return c.gen }
-
-// BlockSize returns the underlying cipher's block size, 8 or 16.
-func (c *core) BlockSize() int { return c.bs }
 
 func checkBuffers(dst, src []byte) {
 	if len(dst) < len(src) {
@@ -119,6 +111,25 @@ var (
 	_ cipher.Stream = (*Encrypter)(nil)
 	_ cipher.Stream = (*Decrypter)(nil)
 )
+
+// Offset returns the number of bytes encrypted so far.
+func (e *Encrypter) Offset() uint64 { return e.off }
+
+// Generation returns how many key-ratchet steps have been taken (0 before
+// the first; a step is taken with the first byte at or after its offset).
+func (e *Encrypter) Generation() uint64 { return e.gen }
+
+// BlockSize returns the underlying cipher's block size, 8 or 16.
+func (e *Encrypter) BlockSize() int { return e.bs }
+
+// Offset returns the number of bytes decrypted so far.
+func (d *Decrypter) Offset() uint64 { return d.off }
+
+// Generation returns how many key-ratchet steps have been taken.
+func (d *Decrypter) Generation() uint64 { return d.gen }
+
+// BlockSize returns the underlying cipher's block size, 8 or 16.
+func (d *Decrypter) BlockSize() int { return d.bs }
 
 // XORKeyStream encrypts src into dst. dst must be at least as long as src
 // and may overlap it only exactly; otherwise it panics, as cipher.Stream
