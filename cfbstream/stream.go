@@ -80,7 +80,6 @@ func (c *core) fullSegments(n int) int {
 	return int(segs)
 }
 
-
 func checkBuffers(dst, src []byte) {
 	if len(dst) < len(src) {
 		panic("cfbstream: output smaller than input")
