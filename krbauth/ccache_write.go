@@ -57,8 +57,8 @@ func MarshalCCache(c *ForwardedCred) ([]byte, error) {
 	if c == nil || len(c.Client) == 0 || len(c.Server) == 0 || len(c.Ticket) == 0 {
 		return nil, fmt.Errorf("%w: incomplete credential", ErrCCacheWrite)
 	}
-	if c.Key.Etype < math.MinInt16 || c.Key.Etype > math.MaxInt16 {
-		return nil, fmt.Errorf("%w: enctype %d does not fit the file format", ErrCCacheWrite, c.Key.Etype)
+	if c.Key.Type < math.MinInt16 || c.Key.Type > math.MaxInt16 {
+		return nil, fmt.Errorf("%w: enctype %d does not fit the file format", ErrCCacheWrite, c.Key.Type)
 	}
 	b := make([]byte, 0, 256+len(c.Ticket))
 	b = binary.BigEndian.AppendUint16(b, ccFileVersion4)
@@ -66,7 +66,7 @@ func MarshalCCache(c *ForwardedCred) ([]byte, error) {
 	b = ccAppendPrincipal(b, c.ClientNameType, c.Client, c.ClientRealm)
 	b = ccAppendPrincipal(b, c.ClientNameType, c.Client, c.ClientRealm)
 	b = ccAppendPrincipal(b, c.ServerNameType, c.Server, c.ServerRealm)
-	b = binary.BigEndian.AppendUint16(b, uint16(int16(c.Key.Etype)))
+	b = binary.BigEndian.AppendUint16(b, uint16(int16(c.Key.Type)))
 	b = ccAppendData(b, c.Key.Value)
 	start := c.StartTime
 	if start.IsZero() {

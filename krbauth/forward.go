@@ -8,12 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/client"
-	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
@@ -43,12 +40,6 @@ var (
 	ErrFwdKDC            = errors.New("krbauth: the KDC did not issue a forwarded ticket")
 )
 
-// CredKey is an encryption key: an RFC 3961 enctype number and its bytes.
-type CredKey struct {
-	Etype int32
-	Value []byte
-}
-
 // ForwardedCred is one credential — a ticket and what its holder must
 // know to use it — as carried in KRB-CRED and stored in a ccache.
 type ForwardedCred struct {
@@ -58,8 +49,8 @@ type ForwardedCred struct {
 	ServerRealm    string
 	Server         []string // server name components, e.g. krbtgt, REALM
 	ServerNameType int32
-	Key            CredKey // the ticket's session key
-	Flags          uint32  // ticket flags, TicketFlag* bits
+	Key            Key    // the ticket's session key
+	Flags          uint32 // ticket flags, TicketFlag* bits
 	AuthTime       time.Time
 	StartTime      time.Time // zero if absent
 	EndTime        time.Time
@@ -89,45 +80,19 @@ type ForwardOptions struct {
 	Forwardable bool
 }
 
-// fwdDefaultPaths resolves the krb5.conf and ccache paths as MIT does.
-func fwdDefaultPaths(o ForwardOptions) (conf, cc string, err error) {
-	conf, cc = o.Krb5Conf, o.CCache
-	if conf == "" {
-		conf = os.Getenv("KRB5_CONFIG")
-		if i := strings.IndexByte(conf, ':'); i >= 0 { // a list: the first file
-			conf = conf[:i]
-		}
-		if conf == "" {
-			conf = "/etc/krb5.conf"
-		}
-	}
-	if cc == "" {
-		cc = os.Getenv("KRB5CCNAME")
-		if cc == "" {
-			cc = "/tmp/krb5cc_" + strconv.Itoa(os.Getuid())
-		}
-	}
-	if rest, ok := strings.CutPrefix(cc, "FILE:"); ok {
-		cc = rest
-	} else if i := strings.IndexByte(cc, ':'); i > 0 && !strings.HasPrefix(cc, "/") {
-		return "", "", fmt.Errorf("krbauth: credential cache %q: only FILE caches are supported", cc)
-	}
-	return conf, cc, nil
-}
-
 // FetchForwardedTGT asks the KDC of the client's realm for a forwarded,
 // address-less TGT (krbtgt/REALM@REALM with the FORWARDED KDC option, and
 // FORWARDABLE too with o.Forwardable), authenticated with the TGT in the
 // client's ccache. The result goes into BuildKRBCred.
 func FetchForwardedTGT(o ForwardOptions) (fc *ForwardedCred, err error) {
 	defer fwdRecover(&err, "fetching a forwarded ticket")
-	confPath, ccPath, err := fwdDefaultPaths(o)
+	ccPath, err := CCachePath(o.CCache)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(confPath)
+	cfg, err := LoadKrb5Conf(o.Krb5Conf)
 	if err != nil {
-		return nil, fmt.Errorf("krbauth: reading %s: %w", confPath, err)
+		return nil, err
 	}
 	cc, err := fwdLoadCCache(ccPath)
 	if err != nil {
@@ -196,7 +161,7 @@ func FetchForwardedTGT(o ForwardOptions) (fc *ForwardedCred, err error) {
 	fc = &ForwardedCred{
 		ClientRealm: rep.CRealm, Client: rep.CName.NameString, ClientNameType: rep.CName.NameType,
 		ServerRealm: rep.Ticket.Realm, Server: rep.Ticket.SName.NameString, ServerNameType: rep.Ticket.SName.NameType,
-		Key:   CredKey{Etype: ep.Key.KeyType, Value: ep.Key.KeyValue},
+		Key:   Key{Type: ep.Key.KeyType, Value: ep.Key.KeyValue},
 		Flags: fwdFlagsToUint32(ep.Flags.Bytes), AuthTime: ep.AuthTime, StartTime: ep.StartTime,
 		EndTime: ep.EndTime, RenewTill: ep.RenewTill, Ticket: tb,
 	}

@@ -28,12 +28,12 @@ const fwdDefaultSkew = 5 * time.Minute
 // krbtgt/REALM@REALM of the client's realm, credentials of another client
 // (*KRBCredClientError), a missing timestamp or one outside skew, and an
 // expired ticket. It never panics.
-func AcceptKRBCred(der []byte, keys []CredKey, client string, skew time.Duration) (fc *ForwardedCred, err error) {
+func AcceptKRBCred(der []byte, keys []Key, client string, skew time.Duration) (fc *ForwardedCred, err error) {
 	defer fwdRecover(&err, "reading KRB-CRED")
 	return fwdAccept(der, keys, client, skew, time.Now())
 }
 
-func fwdAccept(der []byte, keys []CredKey, client string, skew time.Duration, now time.Time) (*ForwardedCred, error) {
+func fwdAccept(der []byte, keys []Key, client string, skew time.Duration, now time.Time) (*ForwardedCred, error) {
 	if skew <= 0 {
 		skew = fwdDefaultSkew
 	}
@@ -107,7 +107,7 @@ func fwdAccept(der []byte, keys []CredKey, client string, skew time.Duration, no
 }
 
 // fwdDecrypt tries each key of the enc-part's enctype in turn.
-func fwdDecrypt(ed fwdEncryptedData, keys []CredKey) ([]byte, error) {
+func fwdDecrypt(ed fwdEncryptedData, keys []Key) ([]byte, error) {
 	if ed.EType == 0 {
 		return nil, fmt.Errorf("%w: the enc-part is not encrypted (enctype 0)", ErrKRBCredKey)
 	}
@@ -116,7 +116,7 @@ func fwdDecrypt(ed fwdEncryptedData, keys []CredKey) ([]byte, error) {
 	}
 	tried := 0
 	for _, k := range keys {
-		if k.Etype != ed.EType || len(k.Value) == 0 {
+		if k.Type != ed.EType || len(k.Value) == 0 {
 			continue
 		}
 		tried++
@@ -130,13 +130,13 @@ func fwdDecrypt(ed fwdEncryptedData, keys []CredKey) ([]byte, error) {
 
 // fwdDecryptOne contains a panic of the decryption code (short or odd
 // ciphertext) to one failed key.
-func fwdDecryptOne(cipher []byte, k CredKey) (plain []byte, err error) {
+func fwdDecryptOne(cipher []byte, k Key) (plain []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			plain, err = nil, fmt.Errorf("decryption failed: %v", r)
 		}
 	}()
-	return crypto.DecryptMessage(cipher, types.EncryptionKey{KeyType: k.Etype, KeyValue: k.Value}, fwdKeyUsageKRBCred)
+	return crypto.DecryptMessage(cipher, types.EncryptionKey{KeyType: k.Type, KeyValue: k.Value}, fwdKeyUsageKRBCred)
 }
 
 func fwdCredFromInfo(info fwdKrbCredInfo, ticket []byte) (*ForwardedCred, error) {
@@ -171,7 +171,7 @@ func fwdCredFromInfo(info fwdKrbCredInfo, ticket []byte) (*ForwardedCred, error)
 	return &ForwardedCred{
 		ClientRealm: prealm, Client: pname, ClientNameType: info.PName.NameType,
 		ServerRealm: srealm, Server: sname, ServerNameType: info.SName.NameType,
-		Key:   CredKey{Etype: info.Key.KeyType, Value: slices.Clone(info.Key.KeyValue)},
+		Key:   Key{Type: info.Key.KeyType, Value: slices.Clone(info.Key.KeyValue)},
 		Flags: fwdFlagsToUint32(info.Flags.Bytes), AuthTime: info.AuthTime, StartTime: info.StartTime,
 		EndTime: info.EndTime, RenewTill: info.RenewTill, Ticket: ticket,
 	}, nil

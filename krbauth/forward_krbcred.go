@@ -214,12 +214,12 @@ func fwdKerberosTime(t time.Time) time.Time {
 // else the session key), key usage 14. The EncKrbCredPart carries the
 // time and microseconds of now and no sender/recipient address (the most
 // portable choice, PROTOCOL.md §2.5).
-func BuildKRBCred(c *ForwardedCred, key CredKey) (der []byte, err error) {
+func BuildKRBCred(c *ForwardedCred, key Key) (der []byte, err error) {
 	defer fwdRecover(&err, "building KRB-CRED")
 	return fwdBuild(c, key, time.Now())
 }
 
-func fwdBuild(c *ForwardedCred, key CredKey, now time.Time) ([]byte, error) {
+func fwdBuild(c *ForwardedCred, key Key, now time.Time) ([]byte, error) {
 	if c == nil || len(c.Ticket) == 0 || len(c.Client) == 0 || len(c.Server) == 0 {
 		return nil, fmt.Errorf("krbauth: BuildKRBCred: incomplete credential")
 	}
@@ -231,7 +231,7 @@ func fwdBuild(c *ForwardedCred, key CredKey, now time.Time) ([]byte, error) {
 	flags := make([]byte, 4)
 	binary.BigEndian.PutUint32(flags, c.Flags)
 	info := fwdKrbCredInfo{
-		Key:       fwdEncryptionKey{KeyType: c.Key.Etype, KeyValue: c.Key.Value},
+		Key:       fwdEncryptionKey{KeyType: c.Key.Type, KeyValue: c.Key.Value},
 		PRealm:    fwdExplicitString(1, c.ClientRealm),
 		PName:     fwdName(c.ClientNameType, c.Client),
 		Flags:     asn1.BitString{Bytes: flags, BitLength: 32},
@@ -256,9 +256,9 @@ func fwdBuild(c *ForwardedCred, key CredKey, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("krbauth: encoding EncKrbCredPart: %w", err)
 	}
-	ed, err := crypto.GetEncryptedData(plain, types.EncryptionKey{KeyType: key.Etype, KeyValue: key.Value}, fwdKeyUsageKRBCred, 0)
+	ed, err := crypto.GetEncryptedData(plain, types.EncryptionKey{KeyType: key.Type, KeyValue: key.Value}, fwdKeyUsageKRBCred, 0)
 	if err != nil {
-		return nil, fmt.Errorf("krbauth: encrypting KRB-CRED with enctype %d: %w", key.Etype, err)
+		return nil, fmt.Errorf("krbauth: encrypting KRB-CRED with enctype %d: %w", key.Type, err)
 	}
 	msg := fwdKRBCred{
 		PVNO: fwdPVNO, MsgType: fwdMsgTypeKRBCred,

@@ -28,26 +28,26 @@ func TestKRBCredRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AcceptKRBCred(der, []CredKey{key}, alice, 0); err != nil {
+	if _, err := AcceptKRBCred(der, []Key{key}, alice, 0); err != nil {
 		t.Fatalf("good KRB-CRED refused: %v", err)
 	}
 	// Session key first, subkey second: still found.
-	if _, err := AcceptKRBCred(der, []CredKey{fwdNewKey(t), key}, alice, 0); err != nil {
+	if _, err := AcceptKRBCred(der, []Key{fwdNewKey(t), key}, alice, 0); err != nil {
 		t.Fatalf("second key not tried: %v", err)
 	}
-	reject := func(name string, der []byte, keys []CredKey, client string, want error) {
+	reject := func(name string, der []byte, keys []Key, client string, want error) {
 		t.Helper()
 		got, err := AcceptKRBCred(der, keys, client, 0)
 		if got != nil || !errors.Is(err, want) || errors.Is(err, errFwdPanic) {
 			t.Errorf("%s: got %v, %v; want %v", name, got, err, want)
 		}
 	}
-	reject("wrong key", der, []CredKey{fwdNewKey(t)}, alice, ErrKRBCredKey)
+	reject("wrong key", der, []Key{fwdNewKey(t)}, alice, ErrKRBCredKey)
 	reject("no keys", der, nil, alice, ErrKRBCredKey)
-	reject("key of another enctype", der, []CredKey{{Etype: 17, Value: key.Value[:16]}}, alice, ErrKRBCredKey)
-	reject("other client", der, []CredKey{key}, "bob@"+r.Name, ErrKRBCredClient)
+	reject("key of another enctype", der, []Key{{Type: 17, Value: key.Value[:16]}}, alice, ErrKRBCredKey)
+	reject("other client", der, []Key{key}, "bob@"+r.Name, ErrKRBCredClient)
 	var ce *KRBCredClientError
-	if _, err := AcceptKRBCred(der, []CredKey{key}, "bob@"+r.Name, 0); !errors.As(err, &ce) || ce.Got != alice || ce.Want != "bob@"+r.Name {
+	if _, err := AcceptKRBCred(der, []Key{key}, "bob@"+r.Name, 0); !errors.As(err, &ce) || ce.Got != alice || ce.Want != "bob@"+r.Name {
 		t.Errorf("client mismatch error %v", err)
 	}
 	// Bob's real forwarded TGT offered on alice's connection.
@@ -55,28 +55,28 @@ func TestKRBCredRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reject("bob's TGT for alice", bobDER, []CredKey{key}, alice, ErrKRBCredClient)
+	reject("bob's TGT for alice", bobDER, []Key{key}, alice, ErrKRBCredClient)
 
 	old, _ := fwdBuild(fc, key, time.Now().Add(-10*time.Minute))
-	reject("old timestamp", old, []CredKey{key}, alice, ErrKRBCredSkew)
+	reject("old timestamp", old, []Key{key}, alice, ErrKRBCredSkew)
 	future, _ := fwdBuild(fc, key, time.Now().Add(10*time.Minute))
-	reject("future timestamp", future, []CredKey{key}, alice, ErrKRBCredSkew)
-	if _, err := AcceptKRBCred(old, []CredKey{key}, alice, 15*time.Minute); err != nil {
+	reject("future timestamp", future, []Key{key}, alice, ErrKRBCredSkew)
+	if _, err := AcceptKRBCred(old, []Key{key}, alice, 15*time.Minute); err != nil {
 		t.Errorf("skew limit not honoured: %v", err)
 	}
 
 	notTGT := *fc
 	notTGT.Server = []string{"host", "localhost"}
 	d, _ := BuildKRBCred(&notTGT, key)
-	reject("service ticket", d, []CredKey{key}, alice, ErrKRBCredNotTGT)
+	reject("service ticket", d, []Key{key}, alice, ErrKRBCredNotTGT)
 	cross := *fc
 	cross.Server = []string{"krbtgt", "OTHER.REALM"}
 	d, _ = BuildKRBCred(&cross, key)
-	reject("cross-realm TGT", d, []CredKey{key}, alice, ErrKRBCredNotTGT)
+	reject("cross-realm TGT", d, []Key{key}, alice, ErrKRBCredNotTGT)
 	expired := *fc
 	expired.EndTime = time.Now().Add(-time.Minute)
 	d, _ = BuildKRBCred(&expired, key)
-	reject("expired", d, []CredKey{key}, alice, ErrKRBCredExpired)
+	reject("expired", d, []Key{key}, alice, ErrKRBCredExpired)
 
 	// Two tickets.
 	var m fwdKRBCred
@@ -86,17 +86,17 @@ func TestKRBCredRejections(t *testing.T) {
 	m.Tickets = append(m.Tickets, m.Tickets[0])
 	seq, _ := asn1.Marshal(m)
 	two, _ := fwdWrapApp(fwdAppKRBCred, seq)
-	reject("two tickets", two, []CredKey{key}, alice, ErrKRBCredMalformed)
+	reject("two tickets", two, []Key{key}, alice, ErrKRBCredMalformed)
 	// Unencrypted (enctype 0) enc-part.
 	m.Tickets = m.Tickets[:1]
 	m.EncPart.EType = 0
 	seq, _ = asn1.Marshal(m)
 	clear, _ := fwdWrapApp(fwdAppKRBCred, seq)
-	reject("unencrypted", clear, []CredKey{key}, alice, ErrKRBCredKey)
+	reject("unencrypted", clear, []Key{key}, alice, ErrKRBCredKey)
 
 	// Every truncation and some garbage: clear errors, no panic.
 	for n := 0; n < len(der); n++ {
-		if got, err := AcceptKRBCred(der[:n], []CredKey{key}, alice, 0); got != nil || err == nil || errors.Is(err, errFwdPanic) {
+		if got, err := AcceptKRBCred(der[:n], []Key{key}, alice, 0); got != nil || err == nil || errors.Is(err, errFwdPanic) {
 			t.Fatalf("truncated to %d: %v %v", n, got, err)
 		}
 	}
@@ -110,7 +110,7 @@ func TestKRBCredRejections(t *testing.T) {
 	for i := 0; i < len(der); i++ {
 		bad := bytes.Clone(der)
 		bad[i] ^= 0x55
-		got, err := AcceptKRBCred(bad, []CredKey{key}, alice, 0)
+		got, err := AcceptKRBCred(bad, []Key{key}, alice, 0)
 		if errors.Is(err, errFwdPanic) || (got == nil) == (err == nil) {
 			t.Fatalf("byte %d flipped: %v %v", i, got, err)
 		}
@@ -118,8 +118,8 @@ func TestKRBCredRejections(t *testing.T) {
 			t.Fatalf("cipher byte %d flipped: %v", i, err)
 		}
 	}
-	reject("garbage", []byte("\x76\x84\xff\xff\xff\xffhello"), []CredKey{key}, alice, ErrKRBCredMalformed)
-	reject("too long", make([]byte, MaxKRBCredLen+1), []CredKey{key}, alice, ErrKRBCredTooLong)
+	reject("garbage", []byte("\x76\x84\xff\xff\xff\xffhello"), []Key{key}, alice, ErrKRBCredMalformed)
+	reject("too long", make([]byte, MaxKRBCredLen+1), []Key{key}, alice, ErrKRBCredTooLong)
 }
 
 func TestKRBCredFraming(t *testing.T) {
@@ -163,7 +163,7 @@ func TestKRBCredEncoding(t *testing.T) {
 	if err := fwdUnwrapApp(der, fwdAppKRBCred, &m, "t"); err != nil {
 		t.Fatal(err)
 	}
-	plain, err := fwdDecrypt(m.EncPart, []CredKey{key})
+	plain, err := fwdDecrypt(m.EncPart, []Key{key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestKRBCredEncoding(t *testing.T) {
 	if err := gk.Unmarshal(der); err != nil {
 		t.Fatalf("gokrb5 cannot parse our KRB-CRED: %v", err)
 	}
-	if err := gk.DecryptEncPart(types.EncryptionKey{KeyType: key.Etype, KeyValue: key.Value}); err != nil {
+	if err := gk.DecryptEncPart(types.EncryptionKey{KeyType: key.Type, KeyValue: key.Value}); err != nil {
 		t.Fatalf("gokrb5 cannot decrypt our KRB-CRED: %v", err)
 	}
 	gi := gk.DecryptedEncPart.TicketInfo[0]
@@ -220,7 +220,7 @@ func TestKRBCredWithMITLibrary(t *testing.T) {
 	script, _ := filepath.Abs("testdata/forward_mit/mitcred.py")
 	r := fwdStartRealm(t)
 	key := fwdNewKey(t)
-	keyArgs := []string{strconv.Itoa(int(key.Etype)), hex.EncodeToString(key.Value)}
+	keyArgs := []string{strconv.Itoa(int(key.Type)), hex.EncodeToString(key.Value)}
 
 	fc := fwdForwarded(t, r, "alice", true)
 	der, err := BuildKRBCred(fc, key)
@@ -249,7 +249,7 @@ func TestKRBCredWithMITLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MIT krb5_mk_1cred: %v", err)
 	}
-	got, err := AcceptKRBCred([]byte(out), []CredKey{fwdNewKey(t), key}, "alice@"+r.Name, 0)
+	got, err := AcceptKRBCred([]byte(out), []Key{fwdNewKey(t), key}, "alice@"+r.Name, 0)
 	if err != nil {
 		t.Fatalf("our server on MIT's KRB-CRED: %v", err)
 	}

@@ -44,9 +44,9 @@ func fwdMIT(t *testing.T, r *krbtest.Realm, ccache string, stdin []byte, name st
 	return out.String(), nil
 }
 
-func fwdNewKey(t *testing.T) CredKey {
+func fwdNewKey(t *testing.T) Key {
 	t.Helper()
-	k := CredKey{Etype: 18, Value: make([]byte, 32)} // aes256-cts-hmac-sha1-96
+	k := Key{Type: 18, Value: make([]byte, 32)} // aes256-cts-hmac-sha1-96
 	if _, err := rand.Read(k.Value); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestForwardedCredsUsableByMIT(t *testing.T) {
 				t.Fatalf("framing round trip: %v", err)
 			}
 			// MIT's order: receive subkey, then session key.
-			rc, err := AcceptKRBCred(got, []CredKey{subkey, session}, "alice@"+r.Name, 0)
+			rc, err := AcceptKRBCred(got, []Key{subkey, session}, "alice@"+r.Name, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +187,7 @@ func TestForwardedCCacheReadByGokrb5(t *testing.T) {
 	}
 	c := e[0]
 	if c.Server.Realm != r.Name || strings.Join(c.Server.PrincipalName.NameString, "/") != "krbtgt/"+r.Name ||
-		c.Key.KeyType != fc.Key.Etype || !bytes.Equal(c.Key.KeyValue, fc.Key.Value) || !bytes.Equal(c.Ticket, fc.Ticket) ||
+		c.Key.KeyType != fc.Key.Type || !bytes.Equal(c.Key.KeyValue, fc.Key.Value) || !bytes.Equal(c.Ticket, fc.Ticket) ||
 		!c.EndTime.Equal(fc.EndTime.Truncate(time.Second)) || fwdFlagsToUint32(c.TicketFlags.Bytes) != fc.Flags {
 		t.Fatalf("entry differs: %+v", c)
 	}
