@@ -145,3 +145,55 @@ func TestWriteForwardedCCacheOwnerRoot(t *testing.T) {
 		t.Fatalf("%s: mode %v owner %d:%d", path, st.Mode(), s.Uid, s.Gid)
 	}
 }
+
+func TestValidateCCache(t *testing.T) {
+	good, err := MarshalCCache(fwdSampleCred(t, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateCCache(good); err != nil {
+		t.Fatalf("our own ccache: %v", err)
+	}
+	withHeader := append([]byte{5, 4, 0, 12, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 2}, good[4:]...)
+	if err := ValidateCCache(withHeader); err != nil {
+		t.Fatalf("KDC time-offset header: %v", err)
+	}
+	for i := 0; i < len(good); i++ {
+		if err := ValidateCCache(good[:i]); i > 4 && i < len(good) && err == nil && i != fwdPrincipalEnd(good) {
+			t.Fatalf("truncated to %d bytes accepted", i)
+		}
+	}
+	for name, b := range map[string][]byte{
+		"empty":             nil,
+		"version 5.2":       {5, 2, 0, 0},
+		"not a ccache":      {4, 4, 0, 0},
+		"header overrun":    {5, 4, 0, 4, 0, 1, 0, 8},
+		"unknown tag":       {5, 4, 0, 4, 0, 2, 0, 0},
+		"huge realm":        {5, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0},
+		"huge name count":   {5, 4, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		"huge address cnt":  ccWithCount(good, len(good)-4-(4+len(fwdSampleTicket(t, "KRX.TEST")))-4-4),
+		"huge authdata cnt": ccWithCount(good, len(good)-4-(4+len(fwdSampleTicket(t, "KRX.TEST")))-4),
+	} {
+		if err := ValidateCCache(b); !errors.Is(err, ErrCCacheFormat) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// ccWithCount is b with the u32 at off set to 0xffffffff.
+func ccWithCount(b []byte, off int) []byte {
+	b = bytes.Clone(b)
+	if b[off] != 0 || b[off+3] != 0 {
+		panic("not a zero count at the offset")
+	}
+	copy(b[off:], []byte{0xff, 0xff, 0xff, 0xff})
+	return b
+}
+
+// fwdPrincipalEnd is where the default principal of a ccache ends: a file
+// with a default principal and no credential is well-formed.
+func fwdPrincipalEnd(b []byte) int {
+	r := ccReader{b: b, off: 4}
+	r.principal()
+	return r.off
+}

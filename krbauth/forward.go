@@ -171,19 +171,18 @@ func FetchForwardedTGT(o ForwardOptions) (fc *ForwardedCred, err error) {
 	return fc, nil
 }
 
-// fwdLoadCCache reads a FILE ccache; gokrb5's parser indexes without
-// bounds checks, so a damaged file is turned into an error here.
-func fwdLoadCCache(path string) (cc *credentials.CCache, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			cc, err = nil, fmt.Errorf("krbauth: credential cache %s is damaged", path)
-		}
-	}()
-	if _, err := os.Stat(path); err != nil {
+// fwdLoadCCache reads a FILE ccache, checked by ValidateCCache first
+// because gokrb5's parser trusts every length in it.
+func fwdLoadCCache(path string) (*credentials.CCache, error) {
+	b, err := ccReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %v", ErrFwdNoTGT, err)
 	}
-	cc, err = credentials.LoadCCache(path)
 	if err != nil {
+		return nil, fmt.Errorf("krbauth: reading credential cache: %w", err)
+	}
+	cc := &credentials.CCache{Path: path}
+	if err := cc.Unmarshal(b); err != nil {
 		return nil, fmt.Errorf("krbauth: reading credential cache %s: %w", path, err)
 	}
 	return cc, nil

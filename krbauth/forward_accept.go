@@ -72,6 +72,9 @@ func fwdAccept(der []byte, keys []Key, client string, skew time.Duration, now ti
 	if part.Timestamp.IsZero() {
 		return nil, fmt.Errorf("%w: no timestamp", ErrKRBCredSkew)
 	}
+	if part.Usec < 0 || part.Usec > 999999 {
+		return nil, fmt.Errorf("%w: usec %d out of range", ErrKRBCredMalformed, part.Usec)
+	}
 	ts := part.Timestamp.Add(time.Duration(part.Usec) * time.Microsecond)
 	if d := now.Sub(ts); d > skew || d < -skew {
 		return nil, fmt.Errorf("%w: sent at %s, local time %s (limit %s)", ErrKRBCredSkew,

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -118,5 +119,25 @@ func FuzzKRBCred(f *testing.F) {
 		if _, err := MarshalCCache(got); err != nil {
 			t.Fatalf("accepted credential cannot be stored: %v", err)
 		}
+	})
+}
+
+// FuzzValidateCCache: whatever ValidateCCache accepts, gokrb5's ccache
+// parser reads without a panic (it is called unprotected here).
+func FuzzValidateCCache(f *testing.F) {
+	good, err := MarshalCCache(fwdSampleCred(f, time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(append([]byte{5, 4, 0, 12, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 2}, good[4:]...))
+	f.Add([]byte{5, 3, 0, 0, 0, 1, 0, 0, 0, 1})
+	f.Add(good[:40])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if ValidateCCache(b) != nil {
+			return
+		}
+		var cc credentials.CCache
+		_ = cc.Unmarshal(b)
 	})
 }
