@@ -125,6 +125,15 @@ func (c *Client) loadCCache() (err error) {
 		}
 		return &NoCCacheError{Path: c.ccPath, Reason: reason}
 	}
+	return c.parseCCache(b)
+}
+
+// parseCCache loads the TGT and cached tickets from FILE ccache bytes.
+func (c *Client) parseCCache(b []byte) (err error) {
+	defer recoverErr(&err, "credentials cache "+c.ccPath)
+	if err := checkCCacheBytes(b); err != nil {
+		return &NoCCacheError{Path: c.ccPath, Reason: err.Error()}
+	}
 	cc := new(credentials.CCache)
 	if err := cc.Unmarshal(b); err != nil {
 		return &NoCCacheError{Path: c.ccPath, Reason: "unreadable: " + err.Error()}

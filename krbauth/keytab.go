@@ -63,11 +63,7 @@ func LoadKeytab(flag string) (kt *Keytab, err error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrNoKeytab, err)
 	}
-	k := keytab.New()
-	if err := k.Unmarshal(b); err != nil {
-		return nil, fmt.Errorf("%w: keytab %s: %v", ErrNoKeytab, path, err)
-	}
-	return &Keytab{Path: path, kt: k}, nil
+	return ParseKeytab(b, path)
 }
 
 // ParseKeytab parses keytab bytes (for tests and a monitor that was handed
@@ -76,7 +72,8 @@ func ParseKeytab(b []byte, path string) (kt *Keytab, err error) {
 	defer recoverErr(&err, "keytab "+path)
 	k := keytab.New()
 	if err := k.Unmarshal(b); err != nil {
-		return nil, fmt.Errorf("%w: keytab %s: %v", ErrNoKeytab, path, err)
+		// Not err's text: gokrb5 quotes the whole file (keys included) in it.
+		return nil, fmt.Errorf("%w: keytab %s is malformed", ErrNoKeytab, path)
 	}
 	return &Keytab{Path: path, kt: k}, nil
 }
