@@ -50,6 +50,7 @@ type KRBCredClientError struct {
 	Want string // the authenticated client principal
 }
 
+// Error says whose credentials were offered on whose connection.
 func (e *KRBCredClientError) Error() string {
 	return fmt.Sprintf("%v: they are for %s, the connection authenticated %s", ErrKRBCredClient, e.Got, e.Want)
 }
