@@ -1,19 +1,242 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"log/syslog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/krx-suite/krx/internal/logind"
+	"github.com/krx-suite/krx/internal/rhosts"
+	"github.com/krx-suite/krx/internal/server"
+	"github.com/krx-suite/krx/internal/shelld"
+)
+
+const rlogindLong = `rlogind serves the plain BSD login service (rlogin, TCP 513) and shell
+service (rsh and rcp, TCP 514), speaking the protocols exactly as netkit's
+in.rlogind and in.rshd do, so that unmodified rlogin, rsh and rcp clients work.
+(The Kerberos services klogin, kshell and eklogin are not served yet.)
+
+WHERE CONNECTIONS COME FROM
+  standalone   listen on --login-addr (default :513) and --shell-addr
+               (default :514); "off" or "" turns a service off.
+  inetd        -i: serve the one connection on descriptor 0 (inetd, xinetd,
+               socat EXEC:...,nofork, systemd Accept=yes). --service says
+               which; without it the local port (513/514) decides. Logs go
+               to syslog (facility daemon) when stderr is the socket.
+  systemd      socket activation is detected (LISTEN_PID, LISTEN_FDS):
+               sockets named login or shell with FileDescriptorName=, else
+               recognised by port 513/514, else --service for a single
+               socket. Listening sockets are served until stopped;
+               connected ones (Accept=yes) once. --login-addr and
+               --shell-addr are then ignored.
+
+AUTHORISATION
+  Plain connections are authorised by ~/.rhosts and hosts.equiv with
+  glibc's ruserok rules (hosts.equiv is never used for root; ~/.rhosts must
+  be a regular file owned by the user or root and not writable by others).
+  This is off unless --rhosts is given: without it every plain connection
+  is refused with "rlogind: .rhosts authentication disabled (start with
+  --rhosts)" and a log line. A client whose source port is not reserved
+  (512-1023) is refused with "Permission denied", as netkit does, unless
+  --no-reserved-port-check. The client only ever sees a short refusal; the
+  reason (which file and line allowed or denied) goes to the log.
+
+SESSIONS
+  login: the user's login shell (argv[0] "-sh" style) on a pty in packet
+  mode, as the user, with TERM from the client, HOME, SHELL, USER, LOGNAME
+  and PATH, in the home directory. ^C flushes (urgent FLUSHWRITE), ^S/^Q
+  mode changes and window sizes work as with netkit.
+  shell: "$SHELL -c command" as the user with the connection as stdin and
+  stdout, stderr on the client's second connection (connected back from a
+  reserved port before any status byte), signal bytes from the client
+  delivered to the command's process group.
+  The whole handshake must arrive within --handshake-timeout (netkit:
+  60 s).
+
+LOGGING
+  One line per connection on stderr: service, peer, client and server user,
+  decision (accepted, refused, failed) and reason. -D adds debug lines
+  (commands and terminal types, session ends, signals).
+
+SIGNALS
+  SIGTERM, SIGHUP and SIGINT stop rlogind: it closes its listeners, hangs up
+  every session (SIGHUP to its process group, SIGKILL after --hangup-grace)
+  and exits when they are gone.
+
+EXAMPLES
+  rlogind --rhosts
+  rlogind --rhosts --login-addr 127.0.0.1:2513 --shell-addr off -D
+  inetd.conf:  login stream tcp nowait root /usr/sbin/rlogind rlogind -i --rhosts --service login`
+
+// rlogindFlags are rlogind's options.
+type rlogindFlags struct {
+	loginAddr, shellAddr string
+	inetd                bool
+	service              string
+	rhosts               bool
+	hostsEquiv           string
+	noHostsEquiv         bool
+	noPortCheck          bool
+	handshakeTimeout     time.Duration
+	hangupGrace          time.Duration
+	debug                bool
+}
 
 // NewRlogind returns the rlogind daemon command.
 func NewRlogind() *cobra.Command {
 	c := newRoot("rlogind [flags]",
-		"serve plain, legacy-Kerberos and krx-encrypted login and shell",
-		`rlogind serves the login (513), shell (514), klogin (543), kshell (544)
-and eklogin (2105) services, standalone, from inetd or by systemd socket
-activation.`)
+		"serve the plain login and shell services (rlogin, rsh, rcp)",
+		rlogindLong)
+	var o rlogindFlags
 	f := c.Flags()
-	f.String("listen", "", "serve on `addr:port` instead of the standard ports")
-	f.StringP("keytab", "K", "", "keytab `file` (default $KRB5_KTNAME or /etc/krb5.keytab)")
-	f.Bool("rhosts", false, "allow .rhosts/hosts.equiv authorisation for the plain services")
+	f.StringVar(&o.loginAddr, "login-addr", fmt.Sprintf(":%d", server.LoginPort), "serve the login service on `addr:port` (\"off\": not at all)")
+	f.StringVar(&o.shellAddr, "shell-addr", fmt.Sprintf(":%d", server.ShellPort), "serve the shell service on `addr:port` (\"off\": not at all)")
+	f.BoolVarP(&o.inetd, "inetd", "i", false, "serve the one connection on descriptor 0 (inetd mode)")
+	f.StringVar(&o.service, "service", "", "service (login or shell) of an inetd or lone systemd `socket`")
+	f.BoolVar(&o.rhosts, "rhosts", false, "allow .rhosts/hosts.equiv authorisation (plain connections are refused without it)")
+	f.StringVar(&o.hostsEquiv, "hosts-equiv", rhosts.DefaultHostsEquiv, "hosts.equiv `path`")
+	f.BoolVar(&o.noHostsEquiv, "no-hosts-equiv", false, "do not read hosts.equiv at all")
+	f.BoolVar(&o.noPortCheck, "no-reserved-port-check", false, "accept client and stderr ports outside 512-1023")
+	f.DurationVar(&o.handshakeTimeout, "handshake-timeout", server.DefaultHandshakeTimeout, "time allowed for the whole handshake")
+	f.DurationVar(&o.hangupGrace, "hangup-grace", server.DefaultHangupGrace, "time a hung-up session has to exit before SIGKILL")
+	f.BoolVarP(&o.debug, "debug", "D", false, "log debug lines too")
 	c.Args = cobra.NoArgs
-	c.RunE = func(cmd *cobra.Command, _ []string) error { return notYet(cmd, 3) }
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		cmd.SilenceUsage = true
+		return runRlogind(cmd.Context(), o)
+	}
 	return c
+}
+
+func runRlogind(parent context.Context, o rlogindFlags) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	var fallback server.Service
+	if o.service != "" {
+		s, err := server.ParseService(o.service)
+		if err != nil {
+			return err
+		}
+		fallback = s
+	}
+	var logOut io.Writer = os.Stderr
+	if o.inetd && stderrIsSocket() {
+		// inetd gave us the peer's socket as stderr too: never log to it.
+		logOut = io.Discard
+		if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "rlogind"); err == nil {
+			defer w.Close()
+			logOut = w
+		}
+	}
+	level := slog.LevelInfo
+	if o.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	cfg := &server.Config{
+		Rhosts:              o.rhosts,
+		Checker:             &rhosts.Checker{HostsEquiv: o.hostsEquiv, NoHostsEquiv: o.noHostsEquiv},
+		NoReservedPortCheck: o.noPortCheck,
+		HandshakeTimeout:    o.handshakeTimeout,
+		HangupGrace:         o.hangupGrace,
+		Log:                 log,
+	}
+	srv := &server.Server{
+		Handlers: map[server.Service]server.Handler{server.Login: logind.New(cfg), server.Shell: shelld.New(cfg)},
+		Log:      log,
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+	defer stop()
+
+	if o.inetd {
+		conn, err := server.Inetd()
+		if err != nil {
+			return err
+		}
+		svc := fallback
+		if svc == "" {
+			if svc = portService(conn.LocalAddr()); svc == "" {
+				conn.Close()
+				return fmt.Errorf("inetd mode: local port of %v is not 513 or 514; pass --service login|shell", conn.LocalAddr())
+			}
+		}
+		if err := server.DetachStdio(); err != nil {
+			log.Warn("detaching stdio from the socket", "err", err)
+		}
+		srv.Go(ctx, svc, conn)
+		srv.Wait()
+		return nil
+	}
+
+	ls, cs, err := server.Systemd(fallback)
+	if err != nil {
+		return err
+	}
+	if len(ls)+len(cs) > 0 {
+		log.Info("socket activation", "listeners", len(ls), "connections", len(cs))
+		for _, c := range cs {
+			srv.Go(ctx, c.Service, c.TCPConn)
+		}
+		if len(ls) == 0 {
+			srv.Wait()
+			return nil
+		}
+		return srv.Serve(ctx, ls...)
+	}
+
+	for _, a := range []struct {
+		svc  server.Service
+		addr string
+	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}} {
+		if a.addr == "" || strings.EqualFold(a.addr, "off") {
+			continue
+		}
+		l, err := server.Listen(ctx, a.svc, a.addr)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return err
+		}
+		log.Info("listening", "service", string(a.svc), "addr", l.Addr().String())
+		ls = append(ls, l)
+	}
+	if len(ls) == 0 {
+		return errors.New("no service to serve: both --login-addr and --shell-addr are off")
+	}
+	if !o.rhosts {
+		log.Warn("--rhosts not given: every plain connection will be refused")
+	}
+	return srv.Serve(ctx, ls...)
+}
+
+// portService maps a standard local port to its service.
+func portService(a net.Addr) server.Service {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		switch ta.Port {
+		case server.LoginPort:
+			return server.Login
+		case server.ShellPort:
+			return server.Shell
+		}
+	}
+	return ""
+}
+
+// stderrIsSocket reports whether descriptor 2 is a socket.
+func stderrIsSocket() bool {
+	st, err := os.Stderr.Stat()
+	return err == nil && st.Mode()&os.ModeSocket != 0
 }

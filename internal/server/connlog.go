@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/krx-suite/krx/compat"
+)
+
+// Decisions recorded in a connection's log line.
+const (
+	Accepted = "accepted" // authorised, session started
+	Refused  = "refused"  // policy said no; the peer was told
+	Failed   = "failed"   // the peer vanished, timed out or broke the protocol
+)
+
+// ConnLog collects what the one log line of a connection says: service,
+// peer, users, decision and reason. Emit writes it once.
+type ConnLog struct {
+	Service    Service
+	Peer       net.Addr
+	ClientUser string
+	ServerUser string
+	Payload    string // TERM/speed or the command; logged at Debug level only
+	Decision   string
+	Reason     string
+
+	once sync.Once
+}
+
+// NewConnLog starts the record of connection c.
+func NewConnLog(svc Service, c net.Conn) *ConnLog {
+	return &ConnLog{Service: svc, Peer: c.RemoteAddr()}
+}
+
+// Set records the decision and reason.
+func (l *ConnLog) Set(decision, reason string) { l.Decision, l.Reason = decision, reason }
+
+// Emit writes the line (once; later calls do nothing): Info for accepted
+// and refused connections, Warn for failed ones.
+func (l *ConnLog) Emit(log *slog.Logger) {
+	l.once.Do(func() {
+		lvl := slog.LevelInfo
+		if l.Decision == Failed {
+			lvl = slog.LevelWarn
+		}
+		attrs := []any{
+			"service", string(l.Service), "peer", AddrString(l.Peer),
+			"client-user", l.ClientUser, "server-user", l.ServerUser,
+			"decision", l.Decision, "reason", l.Reason,
+		}
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			attrs = append(attrs, "payload", l.Payload)
+		}
+		log.Log(context.Background(), lvl, "connection", attrs...)
+	})
+}
+
+// AddrString formats a, "" for nil.
+func AddrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// HandshakeRefusal turns an error from reading the handshake into a
+// Refusal. Peer is empty when there is no one left to tell (the peer
+// closed) — the caller then only logs.
+func HandshakeRefusal(err error, timeout time.Duration) *Refusal {
+	var fe *compat.FieldError
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return Refuse("timeout reading the handshake", "no complete handshake within %v: %v", timeout, err)
+	case errors.Is(err, compat.ErrTooLong) && errors.As(err, &fe):
+		return Refuse(fe.Field+" too long", "handshake: %v", err)
+	case errors.Is(err, compat.ErrBadPort):
+		return Refuse("bad stderr port", "handshake: %v", err)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return Refuse("", "peer closed the connection during the handshake: %v", err)
+	}
+	return Refuse("", "reading the handshake: %v", err)
+}
+
+// DeadlineOnDone sets c's deadline to the past when ctx ends, so a
+// blocked handshake read returns at shutdown. Call the returned stop
+// function once the handshake is over.
+func DeadlineOnDone(ctx context.Context, c net.Conn) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+}
