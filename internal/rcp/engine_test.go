@@ -57,7 +57,7 @@ func TestRoundTripTree(t *testing.T) {
 	a, b := tcpPair(t)
 	opt := Options{Recursive: true, Preserve: true}
 	res := make(chan error, 1)
-	go func() { res <- Sink(b, b, dst, opt) ; b.Close() }()
+	go func() { res <- Sink(b, b, dst, opt); b.Close() }()
 	if err := Source(a, a, []string{src}, opt); err != nil {
 		t.Fatal(err)
 	}
