@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// makeTree builds a small tree with odd modes and fixed times.
-func makeTree(t *testing.T, root string) {
+// makeTree builds a small tree with odd modes and fixed times (with
+// microseconds unless wholeSeconds: netkit's source sends none).
+func makeTree(t *testing.T, root string, wholeSeconds bool) {
 	t.Helper()
 	must := func(err error) {
 		t.Helper()
@@ -35,6 +36,9 @@ func makeTree(t *testing.T, root string) {
 		must(os.WriteFile(p, []byte(f.data), 0600))
 		must(os.Chmod(p, f.mode))
 		ts := time.Unix(1500000000+int64(len(name)), 123456000)
+		if wholeSeconds {
+			ts = ts.Truncate(time.Second)
+		}
 		must(os.Chtimes(p, ts, ts))
 	}
 	must(os.Chmod(filepath.Join(root, "sub", "deep"), 0550))
@@ -49,7 +53,7 @@ func makeTree(t *testing.T, root string) {
 func TestRoundTripTree(t *testing.T) {
 	tmp := t.TempDir()
 	src := filepath.Join(tmp, "src")
-	makeTree(t, src)
+	makeTree(t, src, false)
 	dst := filepath.Join(tmp, "dst")
 	if err := os.Mkdir(dst, 0755); err != nil {
 		t.Fatal(err)
