@@ -11,18 +11,21 @@
 
 // func encSeg16(dst, src *[8]byte, ks, reg *[16]byte)
 //	c := src ^ ks[0:8]; dst = c; reg = reg[8:16] || c
+// Critical path (each segment needs the previous one): load ks, PXOR,
+// PUNPCKLQDQ, 16-byte store. Kept in vector registers, it measured a
+// little faster than an XOR in a general register plus a move to X1.
 TEXT ·encSeg16(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ ks+16(FP), DX
 	MOVQ reg+24(FP), CX
-	MOVQ 8(CX), X0
-	MOVQ (SI), AX
-	XORQ (DX), AX
-	MOVQ AX, (DI)
-	MOVQ AX, X1
-	PUNPCKLQDQ X1, X0
-	MOVOU X0, (CX)
+	MOVQ 8(CX), X2     // X2 = reg[8:16] (the older ciphertext half)
+	MOVQ (SI), X1      // X1 = plaintext
+	MOVOU (DX), X0     // X0 = E(register)
+	PXOR X1, X0        // X0[0:8] = ciphertext c
+	MOVQ X0, (DI)
+	PUNPCKLQDQ X0, X2  // X2 = reg[8:16] || c
+	MOVOU X2, (CX)
 	RET
 
 // func decSeg16(dst, src *[8]byte, ks, reg *[16]byte)
