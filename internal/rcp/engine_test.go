@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -169,5 +170,33 @@ func TestSourceErrors(t *testing.T) {
 	<-res
 	if b, _ := os.ReadFile(filepath.Join(dst, "ok")); string(b) != "fine" {
 		t.Fatalf("ok: %q", b)
+	}
+}
+
+// TestSpecialTarget: a FIFO or device the user names is written into,
+// not replaced ("rcp host:f /dev/null").
+func TestSpecialTarget(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0600); err != nil {
+		t.Skip(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- string(b)
+	}()
+	r, w, res := startSink(t, fifo, Options{})
+	wantReply(t, r, 0, "")
+	writeLine(t, w, "C0644 5 x\nhello\x00")
+	wantReply(t, r, 0, "")
+	w.CloseWrite()
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "hello" {
+		t.Fatalf("read %q from the FIFO", s)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("FIFO replaced: %v %v", fi.Mode(), err)
 	}
 }

@@ -33,6 +33,13 @@ func (s *sink) file(p place, h *compat.FileHeader, t *compat.Times) error {
 			}
 		case unix.S_IFLNK:
 			// Replaced by the new file, never followed (see doc.go).
+		case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO:
+			if !p.wire {
+				// The user named a device or FIFO ("rcp host:f /dev/null"):
+				// write into it, as netkit does, never replace it.
+				return s.special(p, h)
+			}
+			return s.fail(fmt.Sprintf("rcp: %s: not a regular file", p.path))
 		default:
 			return s.fail(fmt.Sprintf("rcp: %s: not a regular file", p.path))
 		}
@@ -89,6 +96,39 @@ func (s *sink) file(p place, h *compat.FileHeader, t *compat.Times) error {
 		return s.fail(fmt.Sprintf("rcp: %s: %s", p.path, errText(werr)))
 	}
 	installed = true
+	if err := compat.WriteReply(s.w, compat.Reply{}); err != nil {
+		return &ProtocolError{Msg: "lost connection", Cause: err}
+	}
+	return nil
+}
+
+// special writes a body straight into the device or FIFO the user named.
+func (s *sink) special(p place, h *compat.FileHeader) error {
+	fd, err := unix.Openat(p.dirfd, p.name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return s.fail(fmt.Sprintf("rcp: %s: %s", p.path, errText(err)))
+	}
+	defer unix.Close(fd)
+	if err := compat.WriteReply(s.w, compat.Reply{}); err != nil {
+		return &ProtocolError{Msg: "lost connection", Cause: err}
+	}
+	werr, err := s.receive(fd, p.path, h.Size)
+	if err != nil {
+		return &ProtocolError{Msg: "lost connection", Cause: fmt.Errorf("%s: %w", p.path, err)}
+	}
+	rep, err := compat.ReadReply(s.r, 0)
+	if err != nil {
+		return &ProtocolError{Msg: "lost connection", Cause: fmt.Errorf("%s: status after the body: %w", p.path, err)}
+	}
+	if rep.Kind != compat.ReplyOK {
+		s.peerMessage(rep)
+		if rep.Fatal() {
+			return &ProtocolError{Msg: "remote: " + rep.Message}
+		}
+	}
+	if werr != nil {
+		return s.fail(fmt.Sprintf("rcp: %s: %s", p.path, errText(werr)))
+	}
 	if err := compat.WriteReply(s.w, compat.Reply{}); err != nil {
 		return &ProtocolError{Msg: "lost connection", Cause: err}
 	}
