@@ -108,24 +108,24 @@ func (ch Channel) String() string {
 	return fmt.Sprintf("Channel(%d)", uint8(ch))
 }
 
-// Direction is the way bytes flow; each direction of each channel has its
+// direction is the way bytes flow; each direction of each channel has its
 // own key and IV.
-type Direction uint8
+type direction uint8
 
 // The directions.
 const (
-	ClientToServer Direction = iota + 1
-	ServerToClient
+	clientToServer direction = iota + 1
+	serverToClient
 )
 
-func (d Direction) String() string {
+func (d direction) String() string {
 	switch d {
-	case ClientToServer:
+	case clientToServer:
 		return "client→server"
-	case ServerToClient:
+	case serverToClient:
 		return "server→client"
 	}
-	return fmt.Sprintf("Direction(%d)", uint8(d))
+	return fmt.Sprintf("direction(%d)", uint8(d))
 }
 
 // Key usage numbers of krx's CFB-64 stream (the table is in doc.go). They
@@ -143,15 +143,15 @@ const (
 )
 
 // usages returns the key and IV usage numbers for a direction and channel.
-func usages(d Direction, ch Channel) (key, iv uint32, err error) {
+func usages(d direction, ch Channel) (key, iv uint32, err error) {
 	switch {
-	case d == ClientToServer && ch == Main:
+	case d == clientToServer && ch == Main:
 		return UsageKeyC2SMain, UsageIVC2SMain, nil
-	case d == ServerToClient && ch == Main:
+	case d == serverToClient && ch == Main:
 		return UsageKeyS2CMain, UsageIVS2CMain, nil
-	case d == ClientToServer && ch == Stderr:
+	case d == clientToServer && ch == Stderr:
 		return UsageKeyC2SStderr, UsageIVC2SStderr, nil
-	case d == ServerToClient && ch == Stderr:
+	case d == serverToClient && ch == Stderr:
 		return UsageKeyS2CStderr, UsageIVS2CStderr, nil
 	}
 	return 0, 0, fmt.Errorf("%w: direction %v, channel %v", ErrArgument, d, ch)
@@ -172,7 +172,7 @@ type derived struct {
 }
 
 // derive computes the key and IV of direction d on channel ch.
-func derive(kdf KDF, protocolKey []byte, d Direction, ch Channel) (derived, error) {
+func derive(kdf KDF, protocolKey []byte, d direction, ch Channel) (derived, error) {
 	var out derived
 	if kdf == nil {
 		return out, fmt.Errorf("%w: nil KDF", ErrArgument)
@@ -236,12 +236,12 @@ func callKDF(kdf KDF, protocolKey []byte, usage uint32) (out []byte, err error) 
 // is no way to obtain an Encrypter for the direction one receives, so a key
 // cannot be used in the wrong direction.
 func NewPair(kdf KDF, protocolKey []byte, role Role, ch Channel, opts ...Option) (*Encrypter, *Decrypter, error) {
-	var send, recv Direction
+	var send, recv direction
 	switch role {
 	case Client:
-		send, recv = ClientToServer, ServerToClient
+		send, recv = clientToServer, serverToClient
 	case Server:
-		send, recv = ServerToClient, ClientToServer
+		send, recv = serverToClient, clientToServer
 	default:
 		return nil, nil, fmt.Errorf("%w: role %v", ErrArgument, role)
 	}

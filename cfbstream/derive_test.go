@@ -44,7 +44,7 @@ func TestDeriveDistinct(t *testing.T) {
 		info := enctypeInfo[id]
 		pk := randomKey(t, info.keyLen)
 		seen := map[string]string{}
-		for _, d := range []Direction{ClientToServer, ServerToClient} {
+		for _, d := range []direction{clientToServer, serverToClient} {
 			for _, ch := range []Channel{Main, Stderr} {
 				got, err := derive(e, pk, d, ch)
 				if err != nil {
@@ -92,7 +92,7 @@ func TestDerivedKeyIsKe(t *testing.T) {
 		e := gokrb5Etype(t, id)
 		info := enctypeInfo[id]
 		pk := randomKey(t, info.keyLen)
-		got, err := derive(e, pk, ServerToClient, Stderr)
+		got, err := derive(e, pk, serverToClient, Stderr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestDeriveErrors(t *testing.T) {
 
 func TestUsageNumbers(t *testing.T) {
 	all := map[uint32]bool{}
-	for _, d := range []Direction{ClientToServer, ServerToClient} {
+	for _, d := range []direction{clientToServer, serverToClient} {
 		for _, ch := range []Channel{Main, Stderr} {
 			k, iv, err := usages(d, ch)
 			if err != nil {
