@@ -79,6 +79,7 @@ const (
 	Server                 // rlogind: sends server→client
 )
 
+// String returns "client" or "server".
 func (r Role) String() string {
 	switch r {
 	case Client:
@@ -98,6 +99,7 @@ const (
 	Stderr                    // rsh's secondary (stderr) connection
 )
 
+// String returns "main" or "stderr".
 func (ch Channel) String() string {
 	switch ch {
 	case Main:
@@ -118,6 +120,7 @@ const (
 	serverToClient
 )
 
+// String names the direction, e.g. "client→server".
 func (d direction) String() string {
 	switch d {
 	case clientToServer:

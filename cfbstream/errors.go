@@ -37,6 +37,7 @@ type EnctypeError struct {
 	Enctype int32 // the enctype number (RFC 3961 / IANA registry)
 }
 
+// Error names the enctype and the ones that are supported.
 func (e *EnctypeError) Error() string {
 	return fmt.Sprintf("cfbstream: unsupported enctype %d (%s); krx's CFB-64 stream needs aes256/aes128 (17-20) or des3-cbc-sha1-kd (16)",
 		e.Enctype, enctypeName(e.Enctype))
@@ -52,6 +53,7 @@ type KeySizeError struct {
 	Want int    // length required, bytes
 }
 
+// Error says which key had which length and what was required.
 func (e *KeySizeError) Error() string {
 	return fmt.Sprintf("cfbstream: %s must be %d bytes, got %d", e.What, e.Want, e.Got)
 }
@@ -65,6 +67,7 @@ type FIPSError struct {
 	Algorithm Algorithm // the refused cipher
 }
 
+// Error names the refused cipher and the way out.
 func (e *FIPSError) Error() string {
 	return fmt.Sprintf("cfbstream: %v is not allowed in FIPS 140-only mode (GODEBUG=fips140=only); use an AES enctype (17-20)", e.Algorithm)
 }
@@ -81,6 +84,7 @@ type KDFError struct {
 	Detail  string // what went wrong, when Err is nil
 }
 
+// Error names the enctype, usage and cause.
 func (e *KDFError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("cfbstream: key derivation for enctype %d usage %d: %v", e.Enctype, e.Usage, e.Err)

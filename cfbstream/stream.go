@@ -40,6 +40,7 @@ type core struct {
 	step uint64 // ratchet interval; 0: never
 }
 
+// init sets up the state for block cipher b and IV iv.
 func (c *core) init(b cipher.Block, iv []byte) error {
 	bs := b.BlockSize()
 	if bs != 8 && bs != 16 {
