@@ -25,7 +25,8 @@
 //     directory — netkit would follow it.
 //
 // The target named by the user (the "-t" argument) is trusted: symbolic
-// links in it are followed, as the user asked for that path.
+// links in it are followed, as the user asked for that path, and a device
+// or FIFO there ("rcp host:f /dev/null") is written into, not replaced.
 //
 // Modes, as netkit: with Preserve the exact mode from the wire (netkit
 // leaves u+w on new files; krx does not); without it a new file gets
