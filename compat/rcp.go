@@ -173,9 +173,11 @@ func (EndDir) AppendLine(b []byte) ([]byte, error) { return append(b, 'E', '\n')
 
 // checkName accepts exactly one path component: non-empty, not "." or
 // "..", no '/' or NUL, at most max bytes.
+// checkName refuses anything that is not one path component, and newlines,
+// which would end the control line early on the wire.
 func checkName(name string, max int) error {
 	if name == "" || name == "." || name == ".." || len(name) > max ||
-		strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, 0) >= 0 {
+		strings.ContainsAny(name, "/\x00\n") {
 		return &LineError{Line: name, Field: "name", Err: ErrBadName}
 	}
 	return nil

@@ -157,6 +157,7 @@ func TestRcpLinesRefused(t *testing.T) {
 	for _, m := range []RcpMessage{
 		&FileHeader{Size: -1, Name: "x"}, &FileHeader{Name: "../x"}, &FileHeader{Name: ""},
 		&FileHeader{Name: long}, &DirHeader{Name: "."}, &DirHeader{Name: "a\x00"},
+		&FileHeader{Name: "a\nC0644 1 b"}, &DirHeader{Name: "d\n"},
 		&Times{Mtime: time.Unix(-1, 0), Atime: time.Unix(0, 0)},
 		&Times{Mtime: time.Unix(0, 0), Atime: time.Unix(MaxRcpTime+1, 0)},
 		&Reply{Kind: ReplyError, Message: "a\nb"}, &Reply{Kind: ReplyOK, Message: "x"},
