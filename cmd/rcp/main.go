@@ -1,16 +1,10 @@
-// Command rcp is the krx rcp; see internal/cli for its flags.
+// Command rcp is the krx rcp; its flags and behaviour live in internal/cli.
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/krx-suite/krx/internal/cli"
 )
 
-func main() {
-	if err := cli.NewRcp().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "rcp:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(cli.Run(cli.NewRcp())) }

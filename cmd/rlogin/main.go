@@ -1,16 +1,10 @@
-// Command rlogin is the krx rlogin; see internal/cli for its flags.
+// Command rlogin is the krx rlogin; its flags and behaviour live in internal/cli.
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/krx-suite/krx/internal/cli"
 )
 
-func main() {
-	if err := cli.NewRlogin().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "rlogin:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(cli.Run(cli.NewRlogin())) }

@@ -1,16 +1,10 @@
-// Command rlogind is the krx rlogind; see internal/cli for its flags.
+// Command rlogind is the krx rlogind; its flags and behaviour live in internal/cli.
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/krx-suite/krx/internal/cli"
 )
 
-func main() {
-	if err := cli.NewRlogind().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "rlogind:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(cli.Run(cli.NewRlogind())) }

@@ -1,16 +1,10 @@
-// Command rsh is the krx rsh; see internal/cli for its flags.
+// Command rsh is the krx rsh; its flags and behaviour live in internal/cli.
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/krx-suite/krx/internal/cli"
 )
 
-func main() {
-	if err := cli.NewRsh().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "rsh:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(cli.Run(cli.NewRsh())) }

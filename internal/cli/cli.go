@@ -37,3 +37,25 @@ func newRoot(use, short, long string) *cobra.Command {
 		CompletionOptions:     cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 }
+
+// ExitError ends a program with Code after everything worth saying has
+// already been printed (rcp's per-file messages, a remote's status text):
+// Run prints nothing more for it.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Run executes a program's root command and returns its exit status:
+// 0 on success, ExitError's code, or 1 after printing "prog: err".
+func Run(cmd *cobra.Command) int {
+	err := cmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", cmd.Name(), err)
+	return 1
+}

@@ -86,8 +86,8 @@ func runRcp(cmd *cobra.Command, args []string) error {
 	err := cl.Copy(ctx, args[:len(args)-1], args[len(args)-1])
 	var fl *rcp.Failures
 	if errors.As(err, &fl) {
-		// Each message was printed; the exit status says the rest.
-		return fmt.Errorf("%d error(s), not everything was copied", len(fl.Messages))
+		// Each message was printed, as netkit does; only the status is left.
+		return &ExitError{Code: 1}
 	}
 	return err
 }
