@@ -1,0 +1,152 @@
+package logind
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/krx-suite/krx/internal/server"
+	"github.com/krx-suite/krx/internal/server/servertest"
+)
+
+// terminal collects what a program paints on its pty.
+type terminal struct {
+	ptm  *os.File
+	mu   sync.Mutex
+	out  []byte
+	done chan struct{}
+	grew chan struct{}
+}
+
+func newTerminal(ptm *os.File) *terminal {
+	tm := &terminal{ptm: ptm, done: make(chan struct{}), grew: make(chan struct{}, 1)}
+	go func() {
+		defer close(tm.done)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := ptm.Read(buf)
+			tm.mu.Lock()
+			tm.out = append(tm.out, buf[:n]...)
+			tm.mu.Unlock()
+			select {
+			case tm.grew <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return tm
+}
+
+func (tm *terminal) len() int {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return len(tm.out)
+}
+
+// waitText waits for text painted after offset from and returns the
+// offset just past it.
+func (tm *terminal) waitText(t *testing.T, from int, text string) int {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		tm.mu.Lock()
+		i := bytes.Index(tm.out[min(from, len(tm.out)):], []byte(text))
+		tail := tm.out[max(0, len(tm.out)-300):]
+		tm.mu.Unlock()
+		if i >= 0 {
+			return from + i + len(text)
+		}
+		select {
+		case <-tm.grew:
+		case <-tm.done:
+			t.Fatalf("terminal closed before %q; last output %q", text, tail)
+		case <-deadline:
+			t.Fatalf("no %q within 30s; last output %q", text, tail)
+		}
+	}
+}
+
+func (tm *terminal) typeIn(t *testing.T, s string) {
+	t.Helper()
+	if _, err := io.WriteString(tm.ptm, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNetkitRlogin drives the real netkit rlogin client on a pty against
+// krx's login service, with root's real login shell: a command and its
+// output, window-size changes seen by stty, ^C during an output flood,
+// and exit.
+func TestNetkitRlogin(t *testing.T) {
+	servertest.NeedRoot(t, "rlogin")
+	servertest.RootRhosts(t, "127.0.0.1 root # krx logind netkit test")
+	addr, logs := newServer(t, server.Config{Rhosts: true})
+	_, port, _ := net.SplitHostPort(addr)
+
+	cmd := exec.Command("rlogin", "-8", "-p", port, "-l", "root", "127.0.0.1")
+	cmd.Env = append(os.Environ(), "TERM=vt100")
+	ptm, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := newTerminal(ptm)
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		ptm.Close()
+		<-tm.done
+	}()
+	logs.WaitFor(t, 10*time.Second, "decision=accepted", "client-user=root", "server-user=root", "reason=\"rhosts: root@127.0.0.1 as root: /root/.rhosts:")
+
+	tm.typeIn(t, "stty size; echo MARK$((6*7))\r")
+	n := tm.waitText(t, 0, "33 101\r\nMARK42\r\n")
+
+	if err := pty.Setsize(ptm, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // SIGWINCH → rlogin sends the window message
+	tm.typeIn(t, "stty size; echo MARK$((7*7))\r")
+	n = tm.waitText(t, n, "40 120\r\nMARK49\r\n")
+
+	// Flood, then ^C: the flood stops and the session goes on.
+	tm.typeIn(t, "yes flooding-the-terminal\r")
+	n = tm.waitText(t, n, "flooding-the-terminal\r\nflooding-the-terminal\r\n")
+	for tm.len() < n+512<<10 {
+		tm.waitText(t, tm.len(), "flooding-the-terminal\r\n")
+	}
+	tm.typeIn(t, "\x03")
+	tm.typeIn(t, "echo DONE$((1+1))\r")
+	n = tm.waitText(t, n, "DONE2\r\n")
+	// Quiet after the prompt: nothing of the flood follows.
+	time.Sleep(300 * time.Millisecond)
+	tm.mu.Lock()
+	after := string(tm.out[n:])
+	tm.mu.Unlock()
+	if bytes.Contains([]byte(after), []byte("flooding")) {
+		t.Fatalf("flood output after the next command's output: %q", after)
+	}
+
+	tm.typeIn(t, "exit\r")
+	tm.waitText(t, n, "connection closed")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("rlogin: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("rlogin did not exit")
+	}
+	logs.WaitFor(t, 10*time.Second, "session ended", "exit status 0")
+}

@@ -1,0 +1,279 @@
+// Package servertest holds test helpers for rlogind's services: a server
+// on a loopback port, captured logs, raw clients from reserved ports,
+// /root/.rhosts lines added and removed exactly, and re-running a test in
+// a fresh network namespace (for netkit rsh and rcp, which only connect to
+// port 514). It is imported by tests only.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/krx-suite/krx/internal/rport"
+	"github.com/krx-suite/krx/internal/server"
+)
+
+// NeedRoot skips t unless it runs as root with the named programs on PATH.
+func NeedRoot(t testing.TB, programs ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: sessions run as a user, and reserved ports (512-1023) need root")
+	}
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s not installed (Debian rsh-client/rsh-server, util-linux, iproute2): %v", p, err)
+		}
+	}
+}
+
+// Logs is a concurrency-safe log sink.
+type Logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Logger returns a debug-level text logger writing to l.
+func (l *Logs) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// WaitFor waits until a logged line contains every one of parts and
+// returns that line; it fails t after timeout.
+func (l *Logs) WaitFor(t testing.TB, timeout time.Duration, parts ...string) string {
+	t.Helper()
+	end := time.Now().Add(timeout)
+	for {
+		for _, line := range strings.Split(l.String(), "\n") {
+			ok := line != ""
+			for _, p := range parts {
+				ok = ok && strings.Contains(line, p)
+			}
+			if ok {
+				return line
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no log line with %q within %v; log:\n%s", parts, timeout, l.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Start serves h for svc on addr ("127.0.0.1:0" for a free port) until
+// the test ends, and returns the listening address. Cleanup shuts the
+// server down and waits for every connection's handler.
+func Start(t testing.TB, svc server.Service, h server.Handler, addr string) string {
+	t.Helper()
+	l, err := server.Listen(context.Background(), svc, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &server.Server{Handlers: map[server.Service]server.Handler{svc: h}, Log: slog.New(slog.DiscardHandler)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("server did not shut down within 30s")
+		}
+	})
+	return l.Addr().String()
+}
+
+// DialReserved connects to addr from a reserved port (needs root).
+func DialReserved(t testing.TB, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := rport.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatalf("dial %s from a reserved port: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+// DialAny connects to addr from an ephemeral (non-reserved) port.
+func DialAny(t testing.TB, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+const rhostsPath = "/root/.rhosts"
+
+var rhostsMu sync.Mutex
+
+// RootRhosts makes sure /root/.rhosts holds line (use a line unique to the
+// calling package, e.g. "127.0.0.1 root # krx logind tests": glibc ignores
+// what follows the user), and removes exactly that line when the test
+// ends — other tests on the machine edit the same file.
+func RootRhosts(t testing.TB, line string) {
+	t.Helper()
+	rhostsMu.Lock()
+	defer rhostsMu.Unlock()
+	added, err := editRhosts(func(lines []string) ([]string, bool) {
+		for _, l := range lines {
+			if l == line {
+				return lines, false
+			}
+		}
+		return append(lines, line), true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !added {
+		return
+	}
+	t.Cleanup(func() {
+		rhostsMu.Lock()
+		defer rhostsMu.Unlock()
+		editRhosts(func(lines []string) ([]string, bool) {
+			var keep []string
+			for _, l := range lines {
+				if l != line {
+					keep = append(keep, l)
+				}
+			}
+			return keep, len(keep) != len(lines)
+		})
+	})
+}
+
+// editRhosts rewrites /root/.rhosts (mode 0600) through edit, removing
+// it when no line is left.
+func editRhosts(edit func([]string) ([]string, bool)) (bool, error) {
+	old, err := os.ReadFile(rhostsPath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	var lines []string
+	if s := strings.TrimSuffix(string(old), "\n"); s != "" {
+		lines = strings.Split(s, "\n")
+	}
+	lines, changed := edit(lines)
+	if !changed {
+		return false, nil
+	}
+	if len(lines) == 0 {
+		return true, os.Remove(rhostsPath)
+	}
+	tmp := fmt.Sprintf("%s.krx-%d", rhostsPath, os.Getpid())
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp, rhostsPath)
+}
+
+// FDCount returns the number of open descriptors of this process.
+func FDCount(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// Settle waits until the descriptor and goroutine counts are at most the
+// given ones (+slack goroutines), failing t after timeout.
+func Settle(t testing.TB, fds, goroutines, slack int, timeout time.Duration) {
+	t.Helper()
+	end := time.Now().Add(timeout)
+	for {
+		f, g := FDCount(t), runtime.NumGoroutine()
+		if f <= fds && g <= goroutines+slack {
+			return
+		}
+		if time.Now().After(end) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("leak: %d descriptors (before %d), %d goroutines (before %d)\n%s", f, fds, g, goroutines, buf[:n])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// NetnsEnv marks a test process re-run inside a fresh network namespace.
+const NetnsEnv = "KRX_SERVERTEST_IN_NETNS"
+
+// InNetns reports whether this process is the re-run inside the namespace.
+func InNetns() bool { return os.Getenv(NetnsEnv) == "1" }
+
+// RunInNetns re-runs the test named name in a fresh network namespace with
+// only loopback up (so ports 513/514 are free) and fails t unless it
+// passes there. Output of the re-run is logged.
+func RunInNetns(t *testing.T, name string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "sh", "-c",
+		`ip link set lo up && exec "$0" -test.run="^$1\$" -test.v -test.count=1`, os.Args[0], name)
+	cmd.Env = append(os.Environ(), NetnsEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a fresh netns:\n%s", out)
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+name)) {
+		t.Fatalf("%s in a fresh netns: %v", name, err)
+	}
+}
+
+// FreePort returns a loopback TCP port nothing listens on (just closed).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return p
+}
+
+// ReadAll reads c until EOF, failing t after timeout.
+func ReadAll(t testing.TB, c net.Conn, timeout time.Duration) []byte {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(timeout))
+	var b bytes.Buffer
+	_, err := b.ReadFrom(c)
+	if err != nil {
+		t.Fatalf("reading to EOF: %v (got %q)", err, b.Bytes())
+	}
+	return b.Bytes()
+}
