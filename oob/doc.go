@@ -54,10 +54,22 @@
 // costs one parked OS thread and three file descriptors; Close releases all
 // of them and ends the thread.
 //
-// Measured on Linux 6.18 loopback (BenchmarkHintLatency, 4 MiB queued before
-// the urgent byte): the SIGURG hint came 0.1–0.3 ms after SendUrgent, the
-// EPOLLPRI arrival 3–4 ms after it with a reader that keeps up, and ~16 ms
-// against ~190 ms with a reader draining 2 MB/s.
+// Measured on Linux 6.18 loopback (BenchmarkHintLatency, 4 MiB written
+// before the urgent byte, 2.8–3.8 MiB of it still in the socket buffers):
+// with a reader that keeps up, the SIGURG hint came 0.1–0.45 ms after
+// SendUrgent and EPOLLPRI 0.7–1.1 ms after it; with a reader draining
+// 16 MB/s, SIGURG after 5.3–5.5 ms and EPOLLPRI after 195–204 ms. The
+// pointer rides on the next segment the sender may transmit; the byte
+// arrives only when the window has let everything before it through.
+//
+// A pending standard signal swallows another of the same number, so a
+// runtime SIGURG that happens to be pending on the watcher's thread hides
+// the kernel's. The Watcher then recovers the hint if the socket has an
+// unread urgent byte the reader has not reached yet (POLLPRI, SIOCATMARK);
+// a hint lost otherwise only means the flush starts at the mark, as without
+// notification. The kernel also sends one SIGURG per new urgent pointer,
+// and a pointer more than 64 KiB ahead is clamped and re-sent as it moves,
+// so hints count signals, not urgent bytes.
 //
 // # Flushing up to the mark
 //
