@@ -28,6 +28,9 @@ func newServer(t *testing.T, cfg server.Config) (string, *servertest.Logs) {
 func refusal(t *testing.T, c io.Reader, want string) {
 	t.Helper()
 	got, err := io.ReadAll(c)
+	if cl, ok := c.(io.Closer); ok {
+		cl.Close() // ends the server's lingering close
+	}
 	if err != nil {
 		t.Fatalf("reading refusal: %v (got %q)", err, got)
 	}

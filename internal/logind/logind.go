@@ -64,6 +64,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 		if r.Peer != "" {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			server.WriteRefusal(c, server.Login, r.Peer)
+			server.LingerClose(c)
 		}
 	}
 

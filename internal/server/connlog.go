@@ -94,3 +94,21 @@ func HandshakeRefusal(err error, timeout time.Duration) *Refusal {
 func DeadlineOnDone(ctx context.Context, c net.Conn) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
+
+// Lingering close after a refusal (like HTTP servers' lingering close).
+const (
+	lingerTime = time.Second
+	lingerMax  = 1 << 20
+)
+
+// LingerClose closes c after a refusal without losing the refusal: it
+// sends FIN, then reads and drops what the client still sends (for at
+// most a second, at most 1 MiB), because closing a socket with unread
+// input makes the kernel answer with a reset, which may destroy the
+// message at the client before it is read.
+func LingerClose(c *net.TCPConn) {
+	c.CloseWrite()
+	c.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c, lingerMax)
+	c.Close()
+}
