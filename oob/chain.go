@@ -153,11 +153,11 @@ func (c *Chain) FlushTo(off int64) int64 {
 		c.space.Broadcast() // a blocked Push may now drop instead of waiting
 	}
 	n := max(min(off, c.tail)-c.head, 0)
-	c.tr('f', off, n)
 	if n > 0 {
 		c.dropFront(n)
 		c.space.Broadcast()
 	}
+	c.tr('f', off, n)
 	return n
 }
 
