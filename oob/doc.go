@@ -24,11 +24,14 @@
 //
 // # Finding the mark
 //
-// A Reader reads the socket and, after each read, asks the kernel
-// (SIOCATMARK) whether the stream is now at the urgent mark: the next byte is
-// the newest urgent byte. Linux stops an inline read just before that byte,
-// so the read that reaches the mark returns everything before it, AtMark
-// reports true, and the next read starts with the urgent byte.
+// A Reader reads the socket and tells when the stream is at the urgent mark:
+// the next byte is the newest urgent byte. Linux stops an inline read just
+// before that byte, so the read that reaches the mark returns everything
+// before it and AtMark reports true (SIOCATMARK after the read); the next
+// read starts with the urgent byte. Before each read(2) the Reader also
+// peeks one byte and asks SIOCATMARK, because an urgent byte that arrives
+// exactly where the reader waits would otherwise be read as plain data;
+// then Read returns 0 bytes with AtMark true.
 //
 // # Notification: an early hint, never the truth
 //
@@ -42,8 +45,12 @@
 // SIGURG arrives with si_code SI_KERNEL; the runtime's preemption signals
 // (tgkill) carry SI_TKILL and are counted and ignored. The same thread waits
 // on a private epoll with EPOLLPRI|EPOLLONESHOT on the socket, re-armed at
-// every later urgent pointer (a level-triggered EPOLLPRI would spin until the
-// byte is read).
+// every later urgent pointer and when the Reader has read the urgent byte (a
+// level-triggered EPOLLPRI would spin until the byte is read). The epoll
+// watches the connection's own descriptor through RawConn.Control rather
+// than a dup: a dup would keep a closed connection open (no FIN) until the
+// Watcher is closed, and the kernel drops the registration by itself when
+// the connection closes.
 //
 // One Watcher watches one socket, with its own thread. The kernel's SIGURG
 // carries no file descriptor (SEND_SIG_PRIV; F_SETSIG only changes the
@@ -84,7 +91,8 @@
 //  2. Keep reading and pushing until the Reader is AtMark.
 //  3. seq, _ := watcher.Sync() — every hint raised so far belongs to this
 //     mark or an earlier one.
-//  4. Read the urgent byte; if it means "flush", FlushTo(chain.Pushed()).
+//  4. mark := chain.Pushed(); read the urgent byte; if it means "flush",
+//     FlushTo(mark).
 //  5. Release(seq): painting resumes.
 //
 // A hint that arrives after its mark was passed is then already released,

@@ -2,6 +2,7 @@ package oob
 
 import (
 	"errors"
+	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -335,5 +336,21 @@ func TestWatcherCloseLeaksNothing(t *testing.T) {
 	var owner int
 	if err := rawControl(a, func(fd int) (err error) { owner, err = unix.FcntlInt(uintptr(fd), unix.F_GETOWN, 0); return }); err != nil || owner != 0 {
 		t.Fatalf("socket owner %d, %v after Close", owner, err)
+	}
+}
+
+// The Watcher holds no dup of the socket: closing the connection sends the
+// FIN at once, even while the Watcher is still open.
+func TestWatcherDoesNotKeepClosedConnOpen(t *testing.T) {
+	d, a := tcpPair(t, true)
+	w, err := Watch(a)
+	w = watch(t, a, w, err)
+	a.Close()
+	d.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := d.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("peer read %d, %v after close with a live Watcher; want EOF", n, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
