@@ -16,12 +16,16 @@ import (
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/ptyx"
 	"github.com/krx-suite/krx/internal/server"
+	"github.com/krx-suite/krx/oob"
 )
 
 // closeDrain bounds how long, after the session is over, the client's
 // remaining input is read (and dropped) so that closing the socket does
 // not reset the connection and lose the session's last output.
 const closeDrain = 2 * time.Second
+
+// shutdownDrain replaces closeDrain when the daemon shuts down.
+const shutdownDrain = 100 * time.Millisecond
 
 // session is one login shell on a pty.
 type session struct {
@@ -92,10 +96,10 @@ func (s *session) run(ctx context.Context, h *Handler, c *net.TCPConn, br *bufio
 	// netkit network_confirm(), then protocol(): "\0", then urgent 0x80.
 	_, err := c.Write([]byte{compat.StatusOK})
 	if err == nil {
-		err = sendUrgent(c, byte(s.sc.Initial()))
+		err = oob.SendUrgent(c, byte(s.sc.Initial()))
 	}
 	if err != nil {
-		s.end(h, c, nil, nil)
+		s.end(h, c, nil, nil, closeDrain)
 		return
 	}
 	go func() { outDone <- s.ptyToConn(c) }()
@@ -113,12 +117,17 @@ func (s *session) run(ctx context.Context, h *Handler, c *net.TCPConn, br *bufio
 		inDone = nil
 	case <-ctx.Done():
 	}
-	s.end(h, c, outDone, inDone)
+	drain := closeDrain
+	if ctx.Err() != nil {
+		drain = shutdownDrain // the daemon is going away: do not wait for clients
+	}
+	s.end(h, c, outDone, inDone, drain)
 }
 
 // end hangs the session up, closes the socket gracefully and reaps the
-// shell. outDone and inDone are the relays still running (nil: finished).
-func (s *session) end(h *Handler, c *net.TCPConn, outDone, inDone chan error) {
+// shell. outDone and inDone are the relays still running (nil: finished);
+// drain bounds the wait for the client's end of the connection.
+func (s *session) end(h *Handler, c *net.TCPConn, outDone, inDone chan error, drain time.Duration) {
 	s.hangup()
 	s.pty.Close() // unblocks the pty reader and any pty write
 	if outDone != nil {
@@ -129,7 +138,7 @@ func (s *session) end(h *Handler, c *net.TCPConn, outDone, inDone chan error) {
 	c.CloseWrite()
 	s.dlMu.Lock()
 	s.closing = true
-	c.SetReadDeadline(time.Now().Add(closeDrain))
+	c.SetReadDeadline(time.Now().Add(drain))
 	s.dlMu.Unlock()
 	if inDone != nil {
 		<-inDone
@@ -170,7 +179,7 @@ func (s *session) ptyToConn(c *net.TCPConn) error {
 			b, ok := s.sc.Packet(pk.Flags)
 			s.mu.Unlock()
 			if ok {
-				if err := sendUrgent(c, byte(b)); err != nil {
+				if err := oob.SendUrgent(c, byte(b)); err != nil {
 					return err
 				}
 			}
@@ -246,22 +255,4 @@ func (s *session) connToPty(c *net.TCPConn, br *bufio.Reader, idle time.Duration
 		}
 		return err
 	}
-}
-
-// sendUrgent sends b as one TCP urgent byte (MSG_OOB), after every byte
-// of every earlier Write on c (the connection's write lock orders them).
-func sendUrgent(c *net.TCPConn, b byte) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Write(func(fd uintptr) bool {
-		serr = syscall.Sendto(int(fd), []byte{b}, syscall.MSG_OOB, nil)
-		return serr != syscall.EAGAIN
-	})
-	if err != nil {
-		return err
-	}
-	return serr
 }

@@ -281,3 +281,26 @@ func TestSessionsDoNotLeak(t *testing.T) {
 		t.Errorf("%d sessions hung up, want %d", got, n/2+1)
 	}
 }
+
+// TestShutdownHangsUp: at daemon shutdown a live session is hung up (its
+// shell gets SIGHUP), the client sees the connection end, and the server
+// returns only when the session is gone.
+func TestShutdownHangsUp(t *testing.T) {
+	servertest.NeedRoot(t)
+	servertest.RootRhosts(t, "127.0.0.1 "+rawUser)
+	logs := &servertest.Logs{}
+	cfg := server.Config{Rhosts: true, Log: logs.Logger(), Lookup: func(name string) (*server.Account, error) {
+		a, err := server.LookupAccount(name)
+		if a != nil {
+			a.Shell = "/bin/sh"
+		}
+		return a, err
+	}}
+	addr, stop := servertest.StartStoppable(t, server.Login, New(&cfg), "127.0.0.1:0")
+	s := dialSession(t, addr, "vt100")
+	s.send(t, "echo UP$((2+3))\r")
+	s.waitText(t, 0, "UP5")
+	stop()
+	s.waitEOF(t)
+	logs.WaitFor(t, time.Second, "session ended", "signal: hangup")
+}

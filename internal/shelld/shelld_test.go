@@ -179,3 +179,29 @@ func TestCommandsDoNotLeak(t *testing.T) {
 	waitLines(t, logs, n+2, "command ended")
 	servertest.Settle(t, fds, gs, 0, 10*time.Second)
 }
+
+// TestShutdownHangsUp: at daemon shutdown a running command's process
+// group gets SIGHUP and the server returns once it is gone.
+func TestShutdownHangsUp(t *testing.T) {
+	servertest.NeedRoot(t)
+	servertest.RootRhosts(t, "127.0.0.1 "+rawUser)
+	logs := &servertest.Logs{}
+	cfg := server.Config{Rhosts: true, Log: logs.Logger(), HangupGrace: 2 * time.Second, Lookup: func(name string) (*server.Account, error) {
+		a, err := server.LookupAccount(name)
+		if a != nil {
+			a.Shell = "/bin/sh"
+		}
+		return a, err
+	}}
+	addr, stop := servertest.StartStoppable(t, server.Shell, New(&cfg), "127.0.0.1:0")
+	r := dialRsh(t, addr, "echo started; sleep 60", true)
+	var b [8]byte
+	if _, err := io.ReadFull(r.c, b[:]); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if out := servertest.ReadAll(t, r.c, 5*time.Second); len(out) != 0 {
+		t.Fatalf("after shutdown: %q", out)
+	}
+	logs.WaitFor(t, time.Second, "command ended", "signal: hangup")
+}

@@ -90,6 +90,15 @@ func (l *Logs) WaitFor(t testing.TB, timeout time.Duration, parts ...string) str
 // server down and waits for every connection's handler.
 func Start(t testing.TB, svc server.Service, h server.Handler, addr string) string {
 	t.Helper()
+	a, _ := StartStoppable(t, svc, h, addr)
+	return a
+}
+
+// StartStoppable is Start that also returns stop, which shuts the server
+// down (as SIGTERM does rlogind) and waits until Serve has returned —
+// every handler included — failing t after 30 s. Cleanup calls it too.
+func StartStoppable(t testing.TB, svc server.Service, h server.Handler, addr string) (string, func()) {
+	t.Helper()
 	l, err := server.Listen(context.Background(), svc, addr)
 	if err != nil {
 		t.Fatal(err)
@@ -98,18 +107,22 @@ func Start(t testing.TB, svc server.Service, h server.Handler, addr string) stri
 	srv := &server.Server{Handlers: map[server.Service]server.Handler{svc: h}, Log: slog.New(slog.DiscardHandler)}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("server did not shut down within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not shut down within 30s")
-		}
-	})
-	return l.Addr().String()
+		})
+	}
+	t.Cleanup(stop)
+	return l.Addr().String(), stop
 }
 
 // DialReserved connects to addr from a reserved port (needs root).
