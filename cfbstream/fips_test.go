@@ -5,15 +5,18 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 const fipsHelperEnv = "CFBSTREAM_FIPS_HELPER"
 
-// TestFIPSOnly re-runs this test binary with GODEBUG=fips140=only and
-// checks, in the child (TestFIPSOnlyHelper), that DES and 3DES are refused
-// with a clear error and no panic, and that AES still works.
+// TestFIPSOnly re-runs this test binary with GODEBUG=fips140=only and with
+// fips140=on and checks, in the child (TestFIPSOnlyHelper), that AES
+// streams use crypto/aes (Go's FIPS module), not krx's AES-NI code, and
+// under "only" that DES and 3DES are refused with a clear error and no
+// panic while AES still works.
 func TestFIPSOnly(t *testing.T) {
 	if os.Getenv(fipsHelperEnv) != "" {
 		t.Skip("running as the helper")
@@ -25,24 +28,44 @@ func TestFIPSOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run", "^TestFIPSOnlyHelper$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), fipsHelperEnv+"=1", "GODEBUG=fips140=only")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("helper failed: %v\n%s", err, out)
+	for _, mode := range []string{"only", "on"} {
+		cmd := exec.Command(exe, "-test.run", "^TestFIPSOnlyHelper$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), fipsHelperEnv+"="+mode, "GODEBUG=fips140="+mode)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("fips140=%s: helper failed: %v\n%s", mode, err, out)
+		}
+		if !strings.Contains(string(out), "FIPS-HELPER-OK "+mode) {
+			t.Fatalf("fips140=%s: helper did not run its checks:\n%s", mode, out)
+		}
+		t.Logf("fips140=%s helper output:\n%s", mode, out)
 	}
-	if !strings.Contains(string(out), "FIPS-HELPER-OK") {
-		t.Fatalf("helper did not run its checks:\n%s", out)
-	}
-	t.Logf("helper output:\n%s", out)
 }
 
 func TestFIPSOnlyHelper(t *testing.T) {
 	if os.Getenv(fipsHelperEnv) == "" {
 		t.Skip("only run by TestFIPSOnly in a child with GODEBUG=fips140=only")
 	}
-	if !fips140.Enforced() {
-		t.Fatal("GODEBUG=fips140=only not in effect")
+	mode := os.Getenv(fipsHelperEnv)
+	if !fips140.Enabled() || fips140.Enforced() != (mode == "only") {
+		t.Fatalf("GODEBUG=fips140=%s not in effect (enabled %v, enforced %v)", mode, fips140.Enabled(), fips140.Enforced())
+	}
+	// AES runs in Go's FIPS module (crypto/aes), never in krx's AES-NI
+	// code, also after a ratchet step.
+	for _, a := range []Algorithm{AES128, AES256} {
+		enc, err := NewEncrypter(a, make([]byte, a.KeySize()), make([]byte, 16), WithRekeyInterval(8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAESPath(t, a.String()+" under fips140="+mode, &enc.core, false)
+		buf := make([]byte, 24)
+		enc.XORKeyStream(buf, buf)
+		checkAESPath(t, a.String()+" after a ratchet step", &enc.core, false)
+		t.Logf("%v uses %T (package %s)", a, enc.blk, reflect.TypeOf(enc.blk).Elem().PkgPath())
+	}
+	if mode == "on" {
+		t.Log("FIPS-HELPER-OK " + mode)
+		return
 	}
 	for _, a := range []Algorithm{DES, TripleDES} {
 		_, err := NewEncrypter(a, make([]byte, a.KeySize()), make([]byte, 8))
@@ -78,5 +101,5 @@ func TestFIPSOnlyHelper(t *testing.T) {
 	if enc.Generation() != 7 {
 		t.Fatalf("generation %d", enc.Generation())
 	}
-	t.Log("FIPS-HELPER-OK")
+	t.Log("FIPS-HELPER-OK " + mode)
 }

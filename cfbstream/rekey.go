@@ -56,14 +56,14 @@ func newCore(alg Algorithm, key, iv []byte, opts []Option) (core, error) {
 	if err != nil {
 		return c, err
 	}
-	b, err := alg.NewBlock(key)
+	b, ni, err := newStreamBlock(alg, key)
 	if err != nil {
 		return c, err
 	}
 	if err := c.init(b, iv); err != nil {
 		return c, err
 	}
-	c.alg = alg
+	c.alg, c.ni = alg, ni
 	c.key = append([]byte(nil), key...)
 	if o.interval != 0 {
 		// HKDF needs a key of at least 112 bits under fips140=only; only
@@ -71,6 +71,21 @@ func newCore(alg Algorithm, key, iv []byte, opts []Option) (core, error) {
 		c.step, c.next = o.interval, o.interval
 	}
 	return c, nil
+}
+
+// newStreamBlock returns the block cipher a stream uses for alg and key:
+// the AES-NI key schedule (also returned as ni) when useAESNI says so,
+// otherwise alg.NewBlock (crypto/aes, crypto/des).
+func newStreamBlock(alg Algorithm, key []byte) (b blockEncrypter, ni *aesniKey, err error) {
+	if !useAESNI(alg) {
+		blk, err := alg.NewBlock(key)
+		return blk, nil, err
+	}
+	if len(key) != alg.KeySize() {
+		return nil, nil, &KeySizeError{What: alg.String() + " key", Got: len(key), Want: alg.KeySize()}
+	}
+	ni = newAESNIKey(key)
+	return ni, ni, nil
 }
 
 // nextKey computes generation gen's key from the previous one:
@@ -97,12 +112,16 @@ func nextKey(alg Algorithm, prev []byte, gen uint64) ([]byte, error) {
 
 // rekey takes one ratchet step. It runs at a segment boundary, before the
 // keystream of the segment at offset c.next is computed; the register is
-// kept, only the key changes.
+// kept, only the key changes. On the AES-NI path the new schedule
+// overwrites the old one in place.
 func (c *core) rekey() {
 	k, err := nextKey(c.alg, c.key, c.gen+1)
-	var b cipher.Block
 	if err == nil {
-		b, err = c.alg.NewBlock(k)
+		if c.ni != nil {
+			c.ni.setKey(k)
+		} else {
+			c.blk, err = c.alg.NewBlock(k)
+		}
 	}
 	if err != nil {
 		// Unreachable: HKDF-SHA-256 fails only for keys under 112 bits in
@@ -111,7 +130,7 @@ func (c *core) rekey() {
 		panic("cfbstream: internal error: key ratchet: " + err.Error())
 	}
 	clear(c.key)
-	c.key, c.blk = k, b
+	c.key = k
 	c.gen++
 	if c.next > math.MaxUint64-c.step {
 		c.next = math.MaxUint64

@@ -27,9 +27,10 @@ type cursor struct {
 // core is the state shared by Encrypter and Decrypter.
 type core struct {
 	cursor
-	blk  cipher.Block
-	bs   int // block size, 8 or 16
-	tail int // bs - 8: where the newest ciphertext segment sits in reg
+	blk  blockEncrypter
+	ni   *aesniKey // the AES-NI path (then blk == ni), or nil
+	bs   int       // block size, 8 or 16
+	tail int       // bs - 8: where the newest ciphertext segment sits in reg
 
 	// Key ratchet (see rekey.go). alg is 0 for streams made from a bare
 	// cipher.Block, which never rekey.
@@ -41,7 +42,7 @@ type core struct {
 }
 
 // init sets up the state for block cipher b and IV iv.
-func (c *core) init(b cipher.Block, iv []byte) error {
+func (c *core) init(b blockEncrypter, iv []byte) error {
 	bs := b.BlockSize()
 	if bs != 8 && bs != 16 {
 		return fmt.Errorf("%w: got %d", ErrBlockSize, bs)
@@ -147,24 +148,14 @@ func (e *Encrypter) XORKeyStream(dst, src []byte) {
 		src, dst = src[1:], dst[1:]
 	}
 	for len(src) >= SegmentSize {
-		n := c.fullSegments(len(src))
-		blk := c.blk
-		if c.tail == 8 {
-			for i := 0; i < n; i++ {
-				blk.Encrypt(c.ks[:], c.reg[:])
-				encSeg16((*[8]byte)(dst), (*[8]byte)(src), &c.ks, &c.reg)
-				src, dst = src[8:], dst[8:]
-			}
+		nb := c.fullSegments(len(src)) * SegmentSize
+		if c.ni != nil {
+			c.ni.encSegments(&c.reg, dst[:nb], src[:nb])
 		} else {
-			for i := 0; i < n; i++ {
-				blk.Encrypt(c.ks[:], c.reg[:])
-				x := binary.LittleEndian.Uint64(src[:8]) ^ binary.LittleEndian.Uint64(c.ks[:8])
-				binary.LittleEndian.PutUint64(dst[:8], x)
-				binary.LittleEndian.PutUint64(c.reg[0:8], x)
-				src, dst = src[8:], dst[8:]
-			}
+			c.encBlocks(dst[:nb], src[:nb])
 		}
-		c.off += uint64(n) * SegmentSize
+		src, dst = src[nb:], dst[nb:]
+		c.off += uint64(nb)
 	}
 	// Begin a partial segment.
 	if len(src) > 0 {
@@ -194,24 +185,14 @@ func (d *Decrypter) XORKeyStream(dst, src []byte) {
 		src, dst = src[1:], dst[1:]
 	}
 	for len(src) >= SegmentSize {
-		n := c.fullSegments(len(src))
-		blk := c.blk
-		if c.tail == 8 {
-			for i := 0; i < n; i++ {
-				blk.Encrypt(c.ks[:], c.reg[:])
-				decSeg16((*[8]byte)(dst), (*[8]byte)(src), &c.ks, &c.reg)
-				src, dst = src[8:], dst[8:]
-			}
+		nb := c.fullSegments(len(src)) * SegmentSize
+		if c.ni != nil {
+			c.ni.decSegments(&c.reg, dst[:nb], src[:nb])
 		} else {
-			for i := 0; i < n; i++ {
-				blk.Encrypt(c.ks[:], c.reg[:])
-				x := binary.LittleEndian.Uint64(src[:8])
-				binary.LittleEndian.PutUint64(c.reg[0:8], x)
-				binary.LittleEndian.PutUint64(dst[:8], x^binary.LittleEndian.Uint64(c.ks[:8]))
-				src, dst = src[8:], dst[8:]
-			}
+			c.decBlocks(dst[:nb], src[:nb])
 		}
-		c.off += uint64(n) * SegmentSize
+		src, dst = src[nb:], dst[nb:]
+		c.off += uint64(nb)
 	}
 	if len(src) > 0 {
 		c.start()
@@ -221,5 +202,47 @@ func (d *Decrypter) XORKeyStream(dst, src []byte) {
 		}
 		c.pos = len(src)
 		c.off += uint64(len(src))
+	}
+}
+
+// encBlocks encrypts the whole segments of src (len(src) a multiple of 8)
+// into dst with c.blk.Encrypt, one call per segment: the path for DES,
+// 3DES, any cipher.Block, and AES where the AES-NI path is not used.
+func (c *core) encBlocks(dst, src []byte) {
+	blk := c.blk
+	if c.tail == 8 {
+		for len(src) >= SegmentSize {
+			blk.Encrypt(c.ks[:], c.reg[:])
+			encSeg16((*[8]byte)(dst), (*[8]byte)(src), &c.ks, &c.reg)
+			src, dst = src[8:], dst[8:]
+		}
+		return
+	}
+	for len(src) >= SegmentSize {
+		blk.Encrypt(c.ks[:], c.reg[:])
+		x := binary.LittleEndian.Uint64(src[:8]) ^ binary.LittleEndian.Uint64(c.ks[:8])
+		binary.LittleEndian.PutUint64(dst[:8], x)
+		binary.LittleEndian.PutUint64(c.reg[0:8], x)
+		src, dst = src[8:], dst[8:]
+	}
+}
+
+// decBlocks is encBlocks's decrypting twin.
+func (c *core) decBlocks(dst, src []byte) {
+	blk := c.blk
+	if c.tail == 8 {
+		for len(src) >= SegmentSize {
+			blk.Encrypt(c.ks[:], c.reg[:])
+			decSeg16((*[8]byte)(dst), (*[8]byte)(src), &c.ks, &c.reg)
+			src, dst = src[8:], dst[8:]
+		}
+		return
+	}
+	for len(src) >= SegmentSize {
+		blk.Encrypt(c.ks[:], c.reg[:])
+		x := binary.LittleEndian.Uint64(src[:8])
+		binary.LittleEndian.PutUint64(c.reg[0:8], x)
+		binary.LittleEndian.PutUint64(dst[:8], x^binary.LittleEndian.Uint64(c.ks[:8]))
+		src, dst = src[8:], dst[8:]
 	}
 }
