@@ -17,23 +17,18 @@ import (
 	"github.com/krx-suite/krx/internal/server/servertest"
 )
 
-// rawUser is the client user of the raw-client tests, allowed into root by
-// a /root/.rhosts line only these tests use.
+// rawUser is the client user of the raw-client tests, allowed into root's
+// account by a .rhosts in a temporary home (servertest.RhostsHome), so
+// these tests never edit /root/.rhosts.
 const rawUser = "krx-logind-test"
 
-// shServer serves logins with root's account but /bin/sh as the shell
-// (faster and quieter than root's interactive bash).
+// shServer serves logins with root's account, a temporary home and
+// /bin/sh as the shell (faster and quieter than root's interactive bash).
 func shServer(t *testing.T) (string, *servertest.Logs) {
 	t.Helper()
 	servertest.NeedRoot(t)
-	servertest.RootRhosts(t, "127.0.0.1 "+rawUser)
-	return newServer(t, server.Config{Rhosts: true, Lookup: func(name string) (*server.Account, error) {
-		a, err := server.LookupAccount(name)
-		if a != nil {
-			a.Shell = "/bin/sh"
-		}
-		return a, err
-	}})
+	home := servertest.RhostsHome(t, "127.0.0.1 "+rawUser)
+	return newServer(t, server.Config{Rhosts: true, Lookup: servertest.RootWithHome(home, "/bin/sh")})
 }
 
 // rawSession is a hand-written rlogin client: SO_OOBINLINE on, so urgent
@@ -287,15 +282,9 @@ func TestSessionsDoNotLeak(t *testing.T) {
 // returns only when the session is gone.
 func TestShutdownHangsUp(t *testing.T) {
 	servertest.NeedRoot(t)
-	servertest.RootRhosts(t, "127.0.0.1 "+rawUser)
+	home := servertest.RhostsHome(t, "127.0.0.1 "+rawUser)
 	logs := &servertest.Logs{}
-	cfg := server.Config{Rhosts: true, Log: logs.Logger(), Lookup: func(name string) (*server.Account, error) {
-		a, err := server.LookupAccount(name)
-		if a != nil {
-			a.Shell = "/bin/sh"
-		}
-		return a, err
-	}}
+	cfg := server.Config{Rhosts: true, Log: logs.Logger(), Lookup: servertest.RootWithHome(home, "/bin/sh")}
 	addr, stop := servertest.StartStoppable(t, server.Login, New(&cfg), "127.0.0.1:0")
 	s := dialSession(t, addr, "vt100")
 	s.send(t, "echo UP$((2+3))\r")

@@ -14,8 +14,9 @@ import (
 	"github.com/krx-suite/krx/internal/server/servertest"
 )
 
-// rawUser is the client user of the raw-client tests, allowed into root by
-// a /root/.rhosts line only these tests use.
+// rawUser is the client user of the raw-client tests, allowed into root's
+// account by a .rhosts in a temporary home (servertest.RhostsHome), so
+// these tests never edit /root/.rhosts.
 const rawUser = "krx-shelld-test"
 
 // newServer starts a shell service with cfg on addr and returns its
@@ -27,19 +28,14 @@ func newServer(t testing.TB, cfg server.Config, addr string) (string, *servertes
 	return servertest.Start(t, server.Shell, New(&cfg), addr), logs
 }
 
-// shServer serves root's account with /bin/sh as the shell (root's bash
-// here sources a slow .bashrc when its stdin is a socket).
+// shServer serves root's account with a temporary home and /bin/sh as
+// the shell (root's bash here sources a slow .bashrc when its stdin is a
+// socket).
 func shServer(t testing.TB) (string, *servertest.Logs) {
 	t.Helper()
 	servertest.NeedRoot(t)
-	servertest.RootRhosts(t, "127.0.0.1 "+rawUser)
-	return newServer(t, server.Config{Rhosts: true, Lookup: func(name string) (*server.Account, error) {
-		a, err := server.LookupAccount(name)
-		if a != nil {
-			a.Shell = "/bin/sh"
-		}
-		return a, err
-	}}, "127.0.0.1:0")
+	home := servertest.RhostsHome(t, "127.0.0.1 "+rawUser)
+	return newServer(t, server.Config{Rhosts: true, Lookup: servertest.RootWithHome(home, "/bin/sh")}, "127.0.0.1:0")
 }
 
 // refusal reads the whole answer, which must be "\1" + want + "\n".

@@ -184,15 +184,9 @@ func TestCommandsDoNotLeak(t *testing.T) {
 // group gets SIGHUP and the server returns once it is gone.
 func TestShutdownHangsUp(t *testing.T) {
 	servertest.NeedRoot(t)
-	servertest.RootRhosts(t, "127.0.0.1 "+rawUser)
+	home := servertest.RhostsHome(t, "127.0.0.1 "+rawUser)
 	logs := &servertest.Logs{}
-	cfg := server.Config{Rhosts: true, Log: logs.Logger(), HangupGrace: 2 * time.Second, Lookup: func(name string) (*server.Account, error) {
-		a, err := server.LookupAccount(name)
-		if a != nil {
-			a.Shell = "/bin/sh"
-		}
-		return a, err
-	}}
+	cfg := server.Config{Rhosts: true, Log: logs.Logger(), HangupGrace: 2 * time.Second, Lookup: servertest.RootWithHome(home, "/bin/sh")}
 	addr, stop := servertest.StartStoppable(t, server.Shell, New(&cfg), "127.0.0.1:0")
 	r := dialRsh(t, addr, "echo started; sleep 60", true)
 	var b [8]byte

@@ -290,3 +290,31 @@ func ReadAll(t testing.TB, c net.Conn, timeout time.Duration) []byte {
 	}
 	return b.Bytes()
 }
+
+// RootWithHome returns a Lookup for server.Config that resolves users as
+// usual but gives them home as their home directory and shell as their
+// shell: with a home holding a test's own .rhosts (see RhostsHome), tests
+// authorise through the real rules without editing /root/.rhosts.
+func RootWithHome(home, shell string) func(string) (*server.Account, error) {
+	return func(name string) (*server.Account, error) {
+		a, err := server.LookupAccount(name)
+		if a != nil {
+			t := *a.Target
+			t.Home = home
+			a.Target = &t
+			a.Shell = shell
+		}
+		return a, err
+	}
+}
+
+// RhostsHome makes a temporary home directory holding a .rhosts with
+// lines (mode 0600, owned by the test's user) and returns it.
+func RhostsHome(t testing.TB, lines ...string) string {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.WriteFile(home+"/.rhosts", []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
