@@ -139,20 +139,14 @@ func (w *watcher) loop(sfd, epfd int) {
 		// Always take pending SIGURGs first: a Sync must see them, and the
 		// kernel raises SIGURG before the urgent byte can show up as
 		// EPOLLPRI, so an arrival is never handled before its own hint.
-		kernel, other := w.readSignals(sfd, sibuf)
-		if kernel > 0 {
-			w.hints.Add(uint64(kernel))
-			w.pending = true
-			w.rearm(epfd)
-			w.emit(Event{Kind: Hint, Seq: w.hints.Load(), Time: time.Now()})
-		} else if other > 0 {
+		if _, other := w.takeSignals(sfd, epfd, sibuf); other > 0 {
 			// A pending runtime SIGURG swallows a kernel one
 			// (one pending instance per standard signal).
-			w.recoverHint()
+			w.recoverHint(sfd, epfd, sibuf)
 		}
 		if fds[2].Revents != 0 {
 			if w.readArrival(epfd, evbuf) {
-				w.recoverHint()
+				w.recoverHint(sfd, epfd, sibuf)
 			}
 		}
 		if ctl {
@@ -196,12 +190,27 @@ func (w *watcher) readSignals(sfd int, buf []byte) (kernel, other int) {
 	return kernel, other
 }
 
+// takeSignals reads the pending SIGURGs and reports a hint if the kernel
+// sent any.
+func (w *watcher) takeSignals(sfd, epfd int, buf []byte) (kernel, other int) {
+	kernel, other = w.readSignals(sfd, buf)
+	if kernel > 0 {
+		w.hints.Add(uint64(kernel))
+		w.pending = true
+		w.rearm(epfd)
+		w.emit(Event{Kind: Hint, Seq: w.hints.Load(), Time: time.Now()})
+	}
+	return kernel, other
+}
+
 // recoverHint counts a hint whose SIGURG may have been swallowed: if no hint
 // is pending since the last urgent byte was consumed, and the socket has an
 // unread urgent byte (POLLPRI) that the reader has not reached (SIOCATMARK
 // false, checked first), the reader will meet that mark and Sync after this
-// count, so a Hold for it cannot outlive its mark.
-func (w *watcher) recoverHint() {
+// count, so a Hold for it cannot outlive its mark. The kernel raises SIGURG
+// before the byte shows as POLLPRI, so if it was not swallowed it is
+// pending now and is counted as itself.
+func (w *watcher) recoverHint(sfd, epfd int, buf []byte) {
 	if w.pending {
 		return
 	}
@@ -217,6 +226,9 @@ func (w *watcher) recoverHint() {
 		return err
 	})
 	if !found {
+		return
+	}
+	if kernel, _ := w.takeSignals(sfd, epfd, buf); kernel > 0 {
 		return
 	}
 	w.hints.Add(1)
