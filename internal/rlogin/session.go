@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -64,6 +65,12 @@ type session struct {
 	winSent   bool
 	outFd     int
 	winChange <-chan tty.Winsize
+
+	hintSeq      atomic.Uint64 // largest urgent hint seen (oob.Event.Seq)
+	released     uint64        // hints answered by a mark already reached (reader only)
+	staged       []byte        // read between a hint and its mark (reader only)
+	stageDropped int64         // staged bytes dropped past maxStage
+	flushed      int64         // staged bytes dropped by flushes
 }
 
 // Run connects to the server, puts the terminal into raw mode, and relays
@@ -189,17 +196,34 @@ func (s *session) run(ctx context.Context) (err error) {
 	return err
 }
 
-// holdOnHints stops painting as soon as the kernel reports an urgent
-// pointer: a flush is probably coming, and what arrives before the mark
-// is about to be dropped. The reader releases the hold at the mark.
+// holdOnHints records each urgent hint: from then on the reader stages
+// what it reads instead of painting it, until it reaches the mark (see
+// reader). The Chain's own Hold is not used: a Push blocked on a full
+// chain when the hold comes would drop bytes, and a non-flush control
+// byte (flow control, window request) must lose nothing.
 func (s *session) holdOnHints() {
 	for ev := range s.watch.Events() {
-		s.chain.Hold(ev.Seq)
+		for {
+			cur := s.hintSeq.Load()
+			if ev.Seq <= cur || s.hintSeq.CompareAndSwap(cur, ev.Seq) {
+				break
+			}
+		}
 	}
 }
 
+// maxStage bounds what the reader stages between an urgent hint and its
+// mark. What lies before a mark is at most the sender's send queue plus
+// our receive buffer (a few MB); past the bound the oldest staged bytes
+// are dropped, as netkit's reader drops into its waste buffer.
+const maxStage = 32 << 20
+
 // reader reads the socket into the chain and acts on the urgent control
 // bytes. It returns nil at the server's EOF.
+//
+// Between an urgent hint and the mark it answers, what is read is staged
+// rather than pushed: if the byte at the mark is a flush, the staged bytes
+// are dropped unseen; otherwise they are pushed, nothing lost.
 func (s *session) reader() (err error) {
 	if s.term != nil {
 		defer s.term.RestoreOnPanic()
@@ -213,32 +237,73 @@ func (s *session) reader() (err error) {
 		n, urgent, rerr := mr.Read(buf)
 		if rerr != nil {
 			if rerr == io.EOF || isClosed(rerr) {
-				return nil
+				rerr = nil
 			}
-			return &SessionError{Op: "read", Err: rerr}
+			if perr := s.push(s.staged); perr != nil && rerr == nil {
+				rerr = perr
+			}
+			if rerr != nil {
+				return &SessionError{Op: "read", Err: rerr}
+			}
+			return nil
 		}
 		data := buf[:n]
 		if urgent {
-			s.control(compat.Control(data[0]))
-			data = data[1:]
-		}
-		if len(data) > 0 {
-			if perr := s.chain.Push(data); perr != nil {
+			if perr := s.control(compat.Control(data[0])); perr != nil {
 				return &SessionError{Op: "write to terminal", Err: perr}
 			}
+			data = data[1:]
 		}
+		if len(data) == 0 {
+			continue
+		}
+		if s.hintSeq.Load() > s.released {
+			s.stage(data)
+			continue
+		}
+		if perr := s.push(data); perr != nil {
+			return &SessionError{Op: "write to terminal", Err: perr}
+		}
+	}
+}
+
+func (s *session) push(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	return s.chain.Push(b)
+}
+
+// stage keeps data read while a mark is expected.
+func (s *session) stage(data []byte) {
+	s.staged = append(s.staged, data...)
+	if over := len(s.staged) - maxStage; over > 0 {
+		s.stageDropped += int64(over)
+		s.staged = s.staged[:copy(s.staged, s.staged[over:])]
 	}
 }
 
 // control acts on one urgent control byte, at its mark (netkit rlogin.c
 // oob()). Bits other than these four are ignored.
-func (s *session) control(c compat.Control) {
+func (s *session) control(c compat.Control) error {
+	if s.watch != nil {
+		if seq, err := s.watch.Sync(); err == nil && seq > s.released {
+			s.released = seq
+		}
+	}
 	if c.FlushWrite() && !s.cfg.IgnoreFlush {
-		// Everything read before the mark is unwanted: drop what is not
-		// painted yet, and what the terminal driver still holds.
+		// Everything read before the mark is unwanted: drop what is
+		// staged, what is not painted yet, and what the terminal driver
+		// still holds.
+		s.flushed += int64(len(s.staged))
+		s.staged = s.staged[:0]
 		s.chain.FlushTo(s.chain.Pushed())
 		_ = unix.IoctlSetInt(s.outFd, unix.TCFLSH, unix.TCOFLUSH)
 	}
+	if err := s.push(s.staged); err != nil {
+		return err
+	}
+	s.staged = s.staged[:0]
 	if s.term != nil {
 		if c.NoStop() {
 			_ = s.term.SetFlowControl(false)
@@ -250,11 +315,7 @@ func (s *session) control(c compat.Control) {
 	if c.Window() {
 		go s.windowRequested() // never block the reader on a full socket
 	}
-	if s.watch != nil {
-		if seq, err := s.watch.Sync(); err == nil {
-			s.chain.Release(seq)
-		}
-	}
+	return nil
 }
 
 // send writes b to the server as one write.

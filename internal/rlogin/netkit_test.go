@@ -1,0 +1,390 @@
+package rlogin
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+const rlogind = "/usr/sbin/in.rlogind"
+
+// startRlogind serves netkit in.rlogind with socat on a free 127.0.0.1
+// port (TESTBED.md) and authorises root by .rhosts lines of this test's
+// own, removed exactly at cleanup.
+func startRlogind(t *testing.T) int {
+	t.Helper()
+	needRoot(t)
+	for _, p := range []string{"socat", rlogind} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s not installed (Debian socat, rsh-server): %v", p, err)
+		}
+	}
+	authorizeRoot(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("socat", "TCP-LISTEN:"+strconv.Itoa(port)+",bind=127.0.0.1,reuseaddr,fork",
+		"EXEC:"+rlogind+",nofork,stderr")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+	})
+	for i := 0; i < 300; i++ {
+		b, _ := os.ReadFile("/proc/net/tcp")
+		if strings.Contains(string(b), fmt.Sprintf("0100007F:%04X 00000000:0000 0A", port)) {
+			return port
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("socat did not start listening")
+	return 0
+}
+
+var rhostsMu sync.Mutex
+
+// authorizeRoot adds "localhost root" and "127.0.0.1 root" lines unique
+// to this process (ruserok ignores fields after the user) so that
+// pam_rhosts lets root in without a password prompt, and removes exactly
+// those lines at cleanup; other tests' lines stay.
+func authorizeRoot(t *testing.T) {
+	const path = "/root/.rhosts"
+	rhostsMu.Lock()
+	defer rhostsMu.Unlock()
+	tag := fmt.Sprintf("krx-rlogin-%d-%d", os.Getpid(), time.Now().UnixNano())
+	mine := []string{"localhost root " + tag, "127.0.0.1 root " + tag}
+	old, err := os.ReadFile(path)
+	existed := err == nil
+	content := string(old)
+	if content != "" && !strings.HasSuffix(content, "\n") {
+		content += "\n"
+	}
+	if err := os.WriteFile(path, []byte(content+strings.Join(mine, "\n")+"\n"), 0600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rhostsMu.Lock()
+		defer rhostsMu.Unlock()
+		cur, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		var keep []string
+		for _, l := range strings.Split(strings.TrimSuffix(string(cur), "\n"), "\n") {
+			if l != mine[0] && l != mine[1] {
+				keep = append(keep, l)
+			}
+		}
+		if !existed && len(keep) == 0 {
+			os.Remove(path)
+			return
+		}
+		os.WriteFile(path, []byte(strings.Join(keep, "\n")+"\n"), 0600)
+	})
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// rloginBinary builds cmd/rlogin once per test run.
+func rloginBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "krx-rlogin-test-")
+		if buildErr != nil {
+			return
+		}
+		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binDir,
+			"github.com/krx-suite/krx/cmd/rlogin").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "rlogin")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// client is the rlogin binary running on a pty whose master the test holds.
+type client struct {
+	*term
+	cmd  *exec.Cmd
+	done chan error
+	buf  bytes.Buffer // recent bytes read from the master
+	rd   *masterReader
+}
+
+// masterReader reads the pty master on request only (the master is a
+// blocking file: no deadlines), so the test can stop reading the
+// terminal and let output back up.
+type masterReader struct {
+	req     chan struct{}
+	res     chan chunk
+	pending bool
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+func newMasterReader(m *os.File) *masterReader {
+	r := &masterReader{req: make(chan struct{}), res: make(chan chunk, 1)}
+	go func() {
+		buf := make([]byte, 64<<10)
+		for range r.req {
+			n, err := m.Read(buf)
+			r.res <- chunk{append([]byte(nil), buf[:n]...), err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+var errQuiet = fmt.Errorf("no output")
+
+// read returns the next bytes, or errQuiet after d without any.
+func (r *masterReader) read(d time.Duration) ([]byte, error) {
+	if !r.pending {
+		r.req <- struct{}{}
+		r.pending = true
+	}
+	select {
+	case c := <-r.res:
+		r.pending = false
+		return c.b, c.err
+	case <-time.After(d):
+		return nil, errQuiet
+	}
+}
+
+func startClient(t *testing.T, port int, args ...string) *client {
+	t.Helper()
+	tm := newTerm(t)
+	c := &client{term: tm, done: make(chan error, 1)}
+	c.cmd = exec.Command(rloginBinary(t), append([]string{"-p", strconv.Itoa(port)}, append(args, "127.0.0.1")...)...)
+	c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = tm.slave, tm.slave, tm.slave
+	c.cmd.Env = append(os.Environ(), "TERM=xterm")
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.rd = newMasterReader(tm.master)
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		<-c.done
+	})
+	return c
+}
+
+// expect reads until want appears after the bytes already seen.
+func (c *client) expect(t *testing.T, want string) {
+	t.Helper()
+	start := c.buf.Len()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(c.buf.String()[start:], want) {
+		b, err := c.rd.read(time.Until(deadline))
+		c.buf.Write(b)
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; transcript ends %q", want, err, tail(c.buf.Bytes()))
+		}
+	}
+}
+
+// quiet reads until nothing arrives for d and returns the byte count.
+func (c *client) quiet(d time.Duration) int {
+	total := 0
+	for {
+		b, err := c.rd.read(d)
+		total += len(b)
+		if len(b) > 0 {
+			c.buf.Reset() // keep memory small during floods
+			c.buf.Write(b[max(0, len(b)-4096):])
+		}
+		if err != nil {
+			return total
+		}
+	}
+}
+
+func (c *client) typeLine(s string) { c.master.Write([]byte(s + "\r")) }
+
+// login waits for a working remote shell. login(1) flushes typed-ahead
+// input before it starts the shell, so the command is typed again until
+// it runs.
+func (c *client) login(t *testing.T) {
+	t.Helper()
+	for i := 0; i < 60; i++ {
+		c.typeLine(fmt.Sprintf("echo KRX$((%d*7))OK", i+6))
+		want := fmt.Sprintf("KRX%dOK", (i+6)*7)
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			b, err := c.rd.read(time.Until(deadline))
+			c.buf.Write(b)
+			if strings.Contains(c.buf.String(), want) {
+				return
+			}
+			if err != nil && err != errQuiet {
+				t.Fatalf("login: %v; transcript ends %q", err, tail(c.buf.Bytes()))
+			}
+		}
+	}
+	t.Fatalf("no shell; transcript ends %q", tail(c.buf.Bytes()))
+}
+
+// stty asks the remote shell for its terminal size until it is want.
+func (c *client) sttySize(t *testing.T, want string) {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		c.typeLine(fmt.Sprintf("echo S$((%d+1)); stty size; echo E$((%d+1))", i, i))
+		c.expect(t, fmt.Sprintf("E%d", i+1))
+		out := c.buf.String()
+		out = out[strings.LastIndex(out, fmt.Sprintf("S%d", i+1)):]
+		if strings.Contains(out, want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("remote stty size never became %q; last %q", want, tail(c.buf.Bytes()))
+}
+
+func (c *client) waitExit(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-c.done:
+		c.done <- err // for the cleanup
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("rlogin did not exit")
+	}
+	return nil
+}
+
+// TestNetkitSession drives krx rlogin against netkit in.rlogind through a
+// pty: a command, window sizes, ~. and the terminal restored.
+func TestNetkitSession(t *testing.T) {
+	port := startRlogind(t)
+	c := startClient(t, port)
+	before := c.termios(t)
+	c.login(t)
+	c.sttySize(t, "24 80")
+	pty.Setsize(c.master, &pty.Winsize{Rows: 31, Cols: 101}) // SIGWINCH to rlogin
+	c.sttySize(t, "31 101")
+	if c.termios(t) == before {
+		t.Fatal("terminal not in raw mode during the session")
+	}
+	c.master.Write([]byte("\r~."))
+	c.expect(t, "rlogin: closed connection.")
+	if err := c.waitExit(t); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if after := c.termios(t); after != before {
+		t.Fatalf("terminal not restored after ~.:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+// TestNetkitSIGTERM: rlogin killed by SIGTERM restores the terminal first.
+func TestNetkitSIGTERM(t *testing.T) {
+	port := startRlogind(t)
+	c := startClient(t, port)
+	before := c.termios(t)
+	c.login(t)
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	err := c.waitExit(t)
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+		t.Fatalf("exit %v, want death by SIGTERM", err)
+	}
+	if after := c.termios(t); after != before {
+		t.Fatalf("terminal not restored after SIGTERM:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+// TestNetkitFlush: ^C during a flood. The terminal is not read for a
+// moment, so the flood backs up in every buffer between od and the
+// screen; then ^C. Counted: bytes painted after the ^C until the output
+// goes quiet. The same with --debug-ignore-flush shows what was in
+// flight; honouring netkit's FLUSHWRITE must paint far less.
+func TestNetkitFlush(t *testing.T) {
+	port := startRlogind(t)
+	// ignoring flushes first: what is in flight when ^C is typed.
+	inFlight := floodAndInterrupt(t, port, true, 1)[0]
+	// in.rlogind occasionally sends no flush at all for a ^C (its urgent
+	// send may find the socket full), so a few tries are allowed; a
+	// client that never flushes fails every one.
+	tries := floodAndInterrupt(t, port, false, 3)
+	t.Logf("bytes painted after ^C: ignoring FLUSHWRITE %d; honouring it %v", inFlight, tries)
+	if tries[len(tries)-1]*4 > inFlight {
+		t.Fatalf("with flushing, %v bytes painted after ^C; ignoring flushes %d: not far below", tries, inFlight)
+	}
+}
+
+// floodAndInterrupt runs od -v /dev/zero, stops reading the terminal so
+// the flood backs up, types ^C and counts what is painted until the
+// output is quiet — up to tries times, until far less than the first
+// count (or the ignore run's) is painted.
+func floodAndInterrupt(t *testing.T, port int, ignore bool, tries int) []int {
+	var args []string
+	if ignore {
+		args = append(args, "--debug-ignore-flush")
+	}
+	c := startClient(t, port, args...)
+	c.login(t)
+	var painted []int
+	for i := 0; i < tries; i++ {
+		c.typeLine("od -v /dev/zero")
+		c.expect(t, "0000000")
+		for n := 0; n < 4<<20; {
+			b, err := c.rd.read(10 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(b)
+		}
+		time.Sleep(500 * time.Millisecond) // let the flood back up
+		c.master.Write([]byte{0x03})       // ^C
+		painted = append(painted, c.quiet(time.Second))
+		c.login(t) // the session lives on
+		if painted[len(painted)-1] < 1<<20 {
+			break
+		}
+	}
+	c.master.Write([]byte("\r~."))
+	if err := c.waitExit(t); err != nil {
+		t.Fatal(err)
+	}
+	return painted
+}
