@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"crypto/rand"
 	"flag"
 	"fmt"
@@ -225,47 +224,5 @@ func BenchmarkRcpKrxBothEnds(b *testing.B) {
 			run(b, krx, "--remote-rcp", krx, "127.0.0.1:"+src, dst)
 			removeUntimed(b, dst)
 		})
-	})
-}
-
-// BenchmarkRshCat: "rsh localhost 'cat >/dev/null' < 1 GiB". krx has no
-// rsh client yet: its side is internal/rcmd.Dial (with the stderr
-// channel, as rsh) plus io.Copy from the file (sendfile), a half-close
-// and waiting for the command to end — what krx rsh will do.
-func BenchmarkRshCat(b *testing.B) {
-	_, src, _ := setup(b)
-	compare(b, func(b *testing.B) {
-		f, err := os.Open(src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		cmd := exec.Command(netkitRsh, "127.0.0.1", "cat >/dev/null")
-		cmd.Stdin = f
-		if out, err := cmd.CombinedOutput(); err != nil || len(out) != 0 {
-			b.Fatalf("rsh: %v: %s", err, out)
-		}
-	}, func(b *testing.B) {
-		f, err := os.Open(src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c, err := rcmd.Dial(ctx, "127.0.0.1:514", rcmd.Options{ClientUser: "root", Command: "cat >/dev/null", Stderr: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		if n, err := io.Copy(c, f); err != nil || n != fileSize {
-			b.Fatalf("copy: %d, %v", n, err)
-		}
-		c.CloseWrite()
-		out, _ := io.ReadAll(c)
-		errOut, _ := io.ReadAll(c.Stderr)
-		if len(out)+len(errOut) != 0 {
-			b.Fatalf("output: %q %q", out, errOut)
-		}
 	})
 }
