@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/krx-suite/krx/internal/rcmd"
 	"github.com/krx-suite/krx/internal/rcmd/rshdtest"
 )
 
