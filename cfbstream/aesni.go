@@ -30,7 +30,7 @@ type blockEncrypter interface {
 const aesniBlockSize = 16
 
 // aesniKey is an AES encryption key schedule for the AES-NI path. It lives
-// in the stream, so the ratchet overwrites (and zero) it in place.
+// in the stream, and a ratchet step overwrites it in place.
 type aesniKey struct {
 	rk     [aesScheduleLen]byte // round keys 0..rounds, 16 bytes each
 	rounds int                  // Nr: 10 (AES-128) or 14 (AES-256)
@@ -49,8 +49,8 @@ func (k *aesniKey) setKey(key []byte) { k.rounds = expandAESKey(&k.rk, key) }
 // BlockSize returns 16.
 func (k *aesniKey) BlockSize() int { return aesniBlockSize }
 
-// Encrypt encrypts one block (used for the first segment of a partial
-// segment; whole segments go through encSegments and decSegments).
+// Encrypt encrypts one block: the keystream of a segment that starts as a
+// partial one (whole segments go through encSegments and decSegments).
 func (k *aesniKey) Encrypt(dst, src []byte) {
 	aesniEncryptBlock(&k.rk, k.rounds, (*[aesniBlockSize]byte)(dst), (*[aesniBlockSize]byte)(src))
 }
