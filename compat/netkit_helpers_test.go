@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -118,61 +117,6 @@ func serveInetd(t *testing.T, prog string, args ...string) string {
 		wg.Wait()
 	})
 	return ln.Addr().String()
-}
-
-// rhostsForRoot makes sure /root/.rhosts lets root@127.0.0.1 in, adding only
-// the lines that are missing and removing exactly those afterwards (the file
-// too if this test created it), so concurrent users of the file keep theirs.
-func rhostsForRoot(t *testing.T) {
-	t.Helper()
-	const path = "/root/.rhosts"
-	old, err := os.ReadFile(path)
-	existed := err == nil
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, l := range strings.Split(string(old), "\n") {
-		have[strings.Join(strings.Fields(l), " ")] = true
-	}
-	var added []string
-	for _, l := range []string{"127.0.0.1 root", "localhost root"} {
-		if !have[l] {
-			added = append(added, l)
-		}
-	}
-	if len(added) == 0 {
-		return
-	}
-	content := string(old)
-	if content != "" && !strings.HasSuffix(content, "\n") {
-		content += "\n"
-	}
-	content += strings.Join(added, "\n") + "\n"
-	if err := os.WriteFile(path, []byte(content), 0600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cur, err := os.ReadFile(path)
-		if err != nil {
-			return
-		}
-		var keep []string
-		drop := map[string]bool{}
-		for _, l := range added {
-			drop[l] = true
-		}
-		for _, l := range strings.Split(strings.TrimSuffix(string(cur), "\n"), "\n") {
-			if !drop[l] {
-				keep = append(keep, l)
-			}
-		}
-		if !existed && len(keep) == 0 {
-			os.Remove(path)
-			return
-		}
-		os.WriteFile(path, []byte(strings.Join(keep, "\n")+"\n"), 0600)
-	})
 }
 
 // socketPair returns a connected AF_UNIX stream pair: the child's end as an

@@ -2,6 +2,7 @@ package compat
 
 import (
 	"bufio"
+	"github.com/krx-suite/krx/internal/testutil/rhoststest"
 	"io"
 	"net"
 	"strings"
@@ -24,7 +25,7 @@ func rshdSession(t *testing.T, addr string, h Handshake) (net.Conn, *bufio.Reade
 // reads its status bytes and error lines with our parser.
 func TestNetkitRshd(t *testing.T) {
 	needRoot(t, "/usr/sbin/in.rshd")
-	rhostsForRoot(t)
+	rhoststest.AuthorizeRoot(t)
 	addr := serveInetd(t, "/usr/sbin/in.rshd")
 
 	t.Run("accepted", func(t *testing.T) {

@@ -3,6 +3,7 @@ package rlogin
 import (
 	"bytes"
 	"fmt"
+	"github.com/krx-suite/krx/internal/testutil/rhoststest"
 	"net"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ func startRlogind(t *testing.T) int {
 			t.Skipf("%s not installed (Debian socat, rsh-server): %v", p, err)
 		}
 	}
-	authorizeRoot(t)
+	rhoststest.AuthorizeRoot(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,48 +58,6 @@ func startRlogind(t *testing.T) int {
 	}
 	t.Fatal("socat did not start listening")
 	return 0
-}
-
-var rhostsMu sync.Mutex
-
-// authorizeRoot adds "localhost root" and "127.0.0.1 root" lines unique
-// to this process (ruserok ignores fields after the user) so that
-// pam_rhosts lets root in without a password prompt, and removes exactly
-// those lines at cleanup; other tests' lines stay.
-func authorizeRoot(t *testing.T) {
-	const path = "/root/.rhosts"
-	rhostsMu.Lock()
-	defer rhostsMu.Unlock()
-	tag := fmt.Sprintf("krx-rlogin-%d-%d", os.Getpid(), time.Now().UnixNano())
-	mine := []string{"localhost root " + tag, "127.0.0.1 root " + tag}
-	old, err := os.ReadFile(path)
-	existed := err == nil
-	content := string(old)
-	if content != "" && !strings.HasSuffix(content, "\n") {
-		content += "\n"
-	}
-	if err := os.WriteFile(path, []byte(content+strings.Join(mine, "\n")+"\n"), 0600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		rhostsMu.Lock()
-		defer rhostsMu.Unlock()
-		cur, err := os.ReadFile(path)
-		if err != nil {
-			return
-		}
-		var keep []string
-		for _, l := range strings.Split(strings.TrimSuffix(string(cur), "\n"), "\n") {
-			if l != mine[0] && l != mine[1] {
-				keep = append(keep, l)
-			}
-		}
-		if !existed && len(keep) == 0 {
-			os.Remove(path)
-			return
-		}
-		os.WriteFile(path, []byte(strings.Join(keep, "\n")+"\n"), 0600)
-	})
 }
 
 var (

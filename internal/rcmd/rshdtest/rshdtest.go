@@ -7,12 +7,12 @@ package rshdtest
 import (
 	"bytes"
 	"fmt"
+	"github.com/krx-suite/krx/internal/testutil/rhoststest"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -109,50 +109,9 @@ func waitListening(port int, exited <-chan struct{}) bool {
 	return false
 }
 
-const rhostsPath = "/root/.rhosts"
-
-var rhostsMu sync.Mutex
-
-// AuthorizeRoot lets root@127.0.0.1 into in.rshd as root by adding one
-// line of its own to /root/.rhosts, unique to this process ("127.0.0.1
-// root krx-<pid>": glibc's ruserok ignores fields after the user), and
-// removing exactly that line at cleanup — so other tests that manage their
-// own lines in the same file, even concurrently, keep theirs. The file is
-// removed only if it did not exist before and is empty afterwards.
+// AuthorizeRoot lets root@127.0.0.1 and root@localhost in by .rhosts for
+// the rest of tb (see internal/testutil/rhoststest).
 func AuthorizeRoot(tb testing.TB) {
 	tb.Helper()
-	rhostsMu.Lock()
-	defer rhostsMu.Unlock()
-	line := fmt.Sprintf("127.0.0.1 root krx-%d-%d", os.Getpid(), time.Now().UnixNano())
-	old, err := os.ReadFile(rhostsPath)
-	existed := err == nil
-	if err != nil && !os.IsNotExist(err) {
-		tb.Fatal(err)
-	}
-	content := string(old)
-	if content != "" && !strings.HasSuffix(content, "\n") {
-		content += "\n"
-	}
-	if err := os.WriteFile(rhostsPath, []byte(content+line+"\n"), 0600); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		rhostsMu.Lock()
-		defer rhostsMu.Unlock()
-		cur, err := os.ReadFile(rhostsPath)
-		if err != nil {
-			return
-		}
-		var keep []string
-		for _, l := range strings.Split(strings.TrimSuffix(string(cur), "\n"), "\n") {
-			if l != line {
-				keep = append(keep, l)
-			}
-		}
-		if !existed && len(keep) == 0 {
-			os.Remove(rhostsPath)
-			return
-		}
-		os.WriteFile(rhostsPath, []byte(strings.Join(keep, "\n")+"\n"), 0600)
-	})
+	rhoststest.AuthorizeRoot(tb)
 }
