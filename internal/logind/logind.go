@@ -102,7 +102,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	}
 	c.SetDeadline(time.Time{})
 
-	s, err := startSession(acct, term)
+	s, err := startSession(acct, term, log)
 	if err != nil {
 		refuse(server.Refuse("cannot start a session", "starting %s for %s: %v", acct.Shell, acct.Name, err), server.Failed)
 		return

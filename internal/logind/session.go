@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +33,7 @@ const shutdownDrain = 100 * time.Millisecond
 type session struct {
 	pty *ptyx.Pty
 	cmd *exec.Cmd
+	log *slog.Logger
 
 	waited  chan struct{} // closed when cmd.Wait has returned
 	waitErr error
@@ -43,7 +46,7 @@ type session struct {
 }
 
 // startSession opens a packet-mode pty and starts acct's login shell on it.
-func startSession(acct *server.Account, term string) (*session, error) {
+func startSession(acct *server.Account, term string, log *slog.Logger) (*session, error) {
 	p, err := ptyx.Open()
 	if err != nil {
 		return nil, err
@@ -68,7 +71,7 @@ func startSession(acct *server.Account, term string) (*session, error) {
 		p.Close()
 		return nil, err
 	}
-	s := &session{pty: p, cmd: cmd, waited: make(chan struct{})}
+	s := &session{pty: p, cmd: cmd, log: log, waited: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.waited)
@@ -182,6 +185,7 @@ func (s *session) ptyToConn(c *net.TCPConn) error {
 				if err := oob.SendUrgent(c, byte(b)); err != nil {
 					return err
 				}
+				s.log.Debug("urgent control byte", "service", "login", "packet", pk.String(), "sent", fmt.Sprintf("%#02x", byte(b)))
 			}
 			continue
 		}
