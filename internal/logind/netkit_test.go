@@ -2,6 +2,7 @@ package logind
 
 import (
 	"bytes"
+	"github.com/krx-suite/krx/internal/testutil/rhoststest"
 	"io"
 	"net"
 	"os"
@@ -107,7 +108,7 @@ func (tm *terminal) typeIn(t *testing.T, s string) {
 // and exit.
 func TestNetkitRlogin(t *testing.T) {
 	servertest.NeedRoot(t, "rlogin")
-	servertest.RootRhosts(t, "127.0.0.1 root # krx logind netkit test")
+	rhoststest.AuthorizeRoot(t)
 	addr, logs := newServer(t, server.Config{Rhosts: true})
 	_, port, _ := net.SplitHostPort(addr)
 

@@ -1,6 +1,7 @@
 package shelld
 
 import (
+	"github.com/krx-suite/krx/internal/testutil/rhoststest"
 	"io"
 	"net"
 	"os/exec"
@@ -23,7 +24,7 @@ func BenchmarkShellStdin(b *testing.B) {
 	servertest.NeedRoot(b)
 	// Both run root's real shell with root's real .rhosts, so both pay the
 	// same shell start-up per connection.
-	servertest.RootRhosts(b, "127.0.0.1 "+rawUser+" # krx shelld benchmark")
+	rhoststest.Authorize(b, rawUser)
 	b.Run("krx", func(b *testing.B) {
 		addr, _ := newServer(b, server.Config{Rhosts: true}, "127.0.0.1:0")
 		benchCat(b, addr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"github.com/krx-suite/krx/internal/testutil/rhoststest"
 	"io"
 	"io/fs"
 	"os"
@@ -23,7 +24,7 @@ import (
 // namespace, as root with root's real shell.
 func TestNetkitClients(t *testing.T) {
 	servertest.NeedRoot(t, "rsh", "rcp", "unshare", "ip")
-	servertest.RootRhosts(t, "127.0.0.1 root # krx shelld netkit test")
+	rhoststest.AuthorizeRoot(t)
 	servertest.RunInNetns(t, "TestNetkitClientsInNetns", 5*time.Minute)
 }
 

@@ -8,8 +8,6 @@ package servertest
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -145,72 +143,6 @@ func DialAny(t testing.TB, addr string) *net.TCPConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c.(*net.TCPConn)
-}
-
-const rhostsPath = "/root/.rhosts"
-
-var rhostsMu sync.Mutex
-
-// RootRhosts makes sure /root/.rhosts holds line (use a line unique to the
-// calling package, e.g. "127.0.0.1 root # krx logind tests": glibc ignores
-// what follows the user), and removes exactly that line when the test
-// ends — other tests on the machine edit the same file.
-func RootRhosts(t testing.TB, line string) {
-	t.Helper()
-	rhostsMu.Lock()
-	defer rhostsMu.Unlock()
-	added, err := editRhosts(func(lines []string) ([]string, bool) {
-		for _, l := range lines {
-			if l == line {
-				return lines, false
-			}
-		}
-		return append(lines, line), true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !added {
-		return
-	}
-	t.Cleanup(func() {
-		rhostsMu.Lock()
-		defer rhostsMu.Unlock()
-		editRhosts(func(lines []string) ([]string, bool) {
-			var keep []string
-			for _, l := range lines {
-				if l != line {
-					keep = append(keep, l)
-				}
-			}
-			return keep, len(keep) != len(lines)
-		})
-	})
-}
-
-// editRhosts rewrites /root/.rhosts (mode 0600) through edit, removing
-// it when no line is left.
-func editRhosts(edit func([]string) ([]string, bool)) (bool, error) {
-	old, err := os.ReadFile(rhostsPath)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, err
-	}
-	var lines []string
-	if s := strings.TrimSuffix(string(old), "\n"); s != "" {
-		lines = strings.Split(s, "\n")
-	}
-	lines, changed := edit(lines)
-	if !changed {
-		return false, nil
-	}
-	if len(lines) == 0 {
-		return true, os.Remove(rhostsPath)
-	}
-	tmp := fmt.Sprintf("%s.krx-%d", rhostsPath, os.Getpid())
-	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		return false, err
-	}
-	return true, os.Rename(tmp, rhostsPath)
 }
 
 // FDCount returns the number of open descriptors of this process.

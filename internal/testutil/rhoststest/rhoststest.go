@@ -25,13 +25,20 @@ const lockPath = "/tmp/krx-test-rhosts.lock"
 
 var seq atomic.Uint64
 
-// AuthorizeRoot adds "localhost root <tag>" and "127.0.0.1 root <tag>" to
-// /root/.rhosts and removes them when tb ends (the file too if nothing
-// else is left in it).
+// AuthorizeRoot lets root@localhost and root@127.0.0.1 into root's account
+// for the rest of tb: Authorize(tb, "root").
 func AuthorizeRoot(tb testing.TB) {
 	tb.Helper()
+	Authorize(tb, "root")
+}
+
+// Authorize adds "localhost <clientUser> <tag>" and "127.0.0.1 <clientUser>
+// <tag>" to /root/.rhosts and removes them when tb ends (the file too if
+// nothing else is left in it).
+func Authorize(tb testing.TB, clientUser string) {
+	tb.Helper()
 	tag := fmt.Sprintf("krx-test-%d-%d-%d", os.Getpid(), time.Now().UnixNano(), seq.Add(1))
-	mine := []string{"localhost root " + tag, "127.0.0.1 root " + tag}
+	mine := []string{"localhost " + clientUser + " " + tag, "127.0.0.1 " + clientUser + " " + tag}
 	if err := edit(func(lines []string) []string { return append(lines, mine...) }); err != nil {
 		tb.Fatalf("rhoststest: %v", err)
 	}
