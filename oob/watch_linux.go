@@ -27,8 +27,9 @@ type watcher struct {
 	tid    int // the thread's id, set before startWatcher returns
 
 	hints, arrivals, ignored, recovered atomic.Uint64
-	consumedFlag                        atomic.Bool // set by a Reader that read the urgent byte
-	pending                             bool        // thread only: a hint came since the last consumed byte
+	consumedFlag                        atomic.Bool   // set by a Reader that read the urgent byte
+	hintsAtConsume                      atomic.Uint64 // hints counted when that byte was read
+	pending                             bool          // thread only: a hint came since the last consumed byte
 
 	mu       sync.Mutex
 	ctl      int // eventfd that wakes the thread (Sync, Close); closed after done
@@ -131,8 +132,11 @@ func (w *watcher) loop(sfd, epfd int) {
 		if ctl {
 			unix.Read(w.ctl, cnt[:]) // reset the eventfd counter
 			if w.consumedFlag.Swap(false) {
-				// The urgent byte was read: watch for the next one.
-				w.pending = false
+				// The urgent byte was read: watch for the next one. A hint
+				// counted since then (this loop may see the SIGURG of the
+				// next urgent byte before this notice) is still pending;
+				// clearing it would let recoverHint count that byte twice.
+				w.pending = w.hints.Load() > w.hintsAtConsume.Load()
 				w.rearm(epfd)
 			}
 		}
@@ -323,6 +327,7 @@ func (w *watcher) stats() WatchStats {
 
 // consumed tells the thread that the urgent byte at the mark has been read.
 func (w *watcher) consumed() {
+	w.hintsAtConsume.Store(w.hints.Load())
 	w.consumedFlag.Store(true)
 	w.mu.Lock()
 	defer w.mu.Unlock()
