@@ -59,14 +59,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	log := cfg.Logger()
 	cl := server.NewConnLog(server.Login, c)
 	defer cl.Emit(log)
-	refuse := func(r *server.Refusal, decision string) {
-		cl.Set(decision, r.Reason)
-		if r.Peer != "" {
-			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			server.WriteRefusal(c, server.Login, r.Peer)
-			server.LingerClose(c)
-		}
-	}
+	refuse := func(r *server.Refusal, decision string) { cl.Refuse(c, r, decision) }
 
 	if r := cfg.CheckPort(c.RemoteAddr()); r != nil {
 		refuse(r, server.Refused)

@@ -42,6 +42,18 @@ func NewConnLog(svc Service, c net.Conn) *ConnLog {
 // Set records the decision and reason.
 func (l *ConnLog) Set(decision, reason string) { l.Decision, l.Reason = decision, reason }
 
+// Refuse records refusal r with decision and, when r has a message for
+// the peer, writes it to c (for at most 5 s) and closes gently so the
+// message is not lost to a reset. Both services refuse this way.
+func (l *ConnLog) Refuse(c *net.TCPConn, r *Refusal, decision string) {
+	l.Set(decision, r.Reason)
+	if r.Peer != "" {
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		WriteRefusal(c, l.Service, r.Peer)
+		LingerClose(c)
+	}
+}
+
 // Emit writes the line (once; later calls do nothing): Info for accepted
 // and refused connections, Warn for failed ones.
 func (l *ConnLog) Emit(log *slog.Logger) {
