@@ -8,6 +8,14 @@ import (
 // DefaultLimit is the Chain limit used when NewChain is given limit <= 0.
 const DefaultLimit = 64 << 10
 
+// HoldLimit bounds what a held Chain queues. While held, Push does not
+// block: the reader must reach the urgent mark, and what lies before a mark
+// is at most the sender's send queue plus our receive buffer (a few MB).
+// Past this bound the oldest unwritten bytes are dropped, as netkit's
+// reader drops them into its waste buffer; below it a hold that ends
+// without a flush (flow control, window request) loses nothing.
+const HoldLimit = 32 << 20
+
 // blockSize is the size of one buffer on the chain; the drain writes at most
 // one block per Write, which bounds how much a flush can no longer stop.
 const blockSize = 16 << 10
@@ -42,10 +50,11 @@ type ChainStats struct {
 // the Chain's: the number of bytes Pushed before a byte. Its methods are
 // safe for concurrent use.
 type Chain struct {
-	w     io.Writer
-	limit int
-	done  chan struct{}
-	trace func(op byte, off, n int64) // tests: called with mu held
+	w         io.Writer
+	limit     int
+	holdLimit int // queue bound while held; see HoldLimit
+	done      chan struct{}
+	trace     func(op byte, off, n int64) // tests: called with mu held
 
 	mu       sync.Mutex
 	space    sync.Cond // Push waits here for room
@@ -75,7 +84,7 @@ func newChain(w io.Writer, limit int, trace func(op byte, off, n int64)) *Chain 
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	c := &Chain{w: w, limit: limit, done: make(chan struct{}), trace: trace}
+	c := &Chain{w: w, limit: limit, holdLimit: max(limit, HoldLimit), done: make(chan struct{}), trace: trace}
 	c.space.L = &c.mu
 	c.work.L = &c.mu
 	go c.drain()
@@ -83,7 +92,8 @@ func newChain(w io.Writer, limit int, trace func(op byte, off, n int64)) *Chain 
 }
 
 // Push queues a copy of p. It blocks while the chain is full, unless the
-// chain is held: then the oldest unwritten bytes are dropped to make room.
+// chain is held: then it queues up to HoldLimit bytes, and beyond that the
+// oldest unwritten bytes are dropped to make room.
 // Bytes below an offset given to an earlier FlushTo are dropped at once. It
 // returns ErrClosed after Close and the writer's error after a failed Write.
 func (c *Chain) Push(p []byte) error {
@@ -105,7 +115,11 @@ func (c *Chain) Push(p []byte) error {
 			c.tr('d', c.tail-int64(k), int64(k))
 			continue
 		}
-		room := c.limit - int(c.tail-c.head)
+		limit := c.limit
+		if c.heldLocked() {
+			limit = max(limit, c.holdLimit)
+		}
+		room := limit - int(c.tail-c.head)
 		if room <= 0 {
 			if c.heldLocked() {
 				c.dropFront(min(int64(len(p)), c.tail-c.head))
@@ -199,8 +213,8 @@ func (c *Chain) trim() bool {
 
 // Hold stops the drain from writing, because a flush is expected. The
 // chain stays held while the largest seq given to Hold exceeds the largest
-// given to Release; pass Event.Seq. While held, a full chain drops its
-// oldest bytes instead of blocking Push.
+// given to Release; pass Event.Seq. While held, Push never blocks (see
+// HoldLimit).
 func (c *Chain) Hold(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -153,6 +153,9 @@ func TestChainPushBlocksWhenFullUntilFlush(t *testing.T) {
 func TestChainHoldStopsWritingAndDropsOldestWhenFull(t *testing.T) {
 	w := &recWriter{}
 	c := NewChain(w, 4096)
+	c.mu.Lock()
+	c.holdLimit = 4096 // HoldLimit scaled down to the test's size
+	c.mu.Unlock()
 	c.Hold(1)
 	done := make(chan error, 1)
 	go func() { done <- c.Push(pattern(0, 3*4096+100)) }()
@@ -181,6 +184,39 @@ func TestChainHoldStopsWritingAndDropsOldestWhenFull(t *testing.T) {
 		t.Fatalf("got %d bytes, want the newest 4096", len(got))
 	}
 	if st := c.Stats(); st.Dropped != 2*4096+100 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestChainHoldKeepsWhatFitsUnderHoldLimit: a held chain queues past its
+// normal limit without blocking or dropping, so a hold that ends without a
+// flush (a flow-control or window-request byte at the mark) loses nothing.
+func TestChainHoldKeepsWhatFitsUnderHoldLimit(t *testing.T) {
+	w := &recWriter{}
+	c := NewChain(w, 4096)
+	c.Hold(1)
+	want := pattern(0, 64*4096)
+	done := make(chan error, 1)
+	go func() { done <- c.Push(want) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Push blocked on a held chain below HoldLimit")
+	}
+	if n := len(w.bytes()); n != 0 {
+		t.Fatalf("held chain wrote %d bytes", n)
+	}
+	c.Release(1)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.bytes(); !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes, want all %d", len(got), len(want))
+	}
+	if st := c.Stats(); st.Dropped != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }

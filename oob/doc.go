@@ -96,11 +96,12 @@
 //  5. Release(seq): painting resumes.
 //
 // A hint that arrives after its mark was passed is then already released,
-// so a hold can never outlive the mark it was for. While held, a full chain
-// drops its oldest unwritten bytes instead of stopping the reader (as netkit
-// rlogin does while it waits for the urgent byte), so the reader always
-// reaches the mark; a client that must not lose bytes on a non-flush urgent
-// byte simply does not Hold.
+// so a hold can never outlive the mark it was for. While held, Push never
+// blocks, so the reader always reaches the mark: the chain queues up to
+// HoldLimit (32 MiB, more than can lie before a mark: the peer's send queue
+// plus our receive buffer), so a non-flush urgent byte loses nothing; only
+// past that bound are the oldest unwritten bytes dropped, as netkit rlogin
+// drops them while it waits for the urgent byte.
 package oob
 
 import (
