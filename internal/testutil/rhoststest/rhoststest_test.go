@@ -69,7 +69,7 @@ func TestChildCycle(t *testing.T) {
 			}
 			n := 0
 			for _, l := range strings.Split(string(b), "\n") {
-				if strings.Contains(l, "root krx-test-") {
+				if strings.Contains(l, fmt.Sprintf("root krx-test-%d-", os.Getpid())) {
 					n++
 				}
 			}
