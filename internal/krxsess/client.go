@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -230,12 +231,19 @@ func (s *ClientSession) readStatus() error {
 }
 
 func (s *ClientSession) legacyStatus(raw []byte, rerr error) error {
+	if errors.Is(rerr, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("krxsess: no status from the server: %w", rerr)
+	}
 	e := &LegacyServerError{Host: s.host, Reason: "no encrypted krx status after the AP exchange", Err: rerr}
 	if len(raw) == 0 {
 		e.Reason = "it closed the connection after the AP exchange"
 		return e
 	}
 	if raw[0] == 1 || raw[0] == 0 { // kcmd's clear status: 00, or 01 + text + \n
+		e.Reason = fmt.Sprintf("it answered with a clear status byte %02x", raw[0])
+		if raw[0] == 0 {
+			return e
+		}
 		text := append([]byte(nil), raw[1:]...)
 		if rerr == nil {
 			var b [1]byte
@@ -246,7 +254,6 @@ func (s *ClientSession) legacyStatus(raw []byte, rerr error) error {
 				text = append(text, b[0])
 			}
 		}
-		e.Reason = fmt.Sprintf("it answered with a clear status byte %02x", raw[0])
 		e.Text = trimText(text)
 	}
 	return e
