@@ -4,6 +4,7 @@ package krbauth
 // checks krx wants before it stores anything for the user.
 
 import (
+	"encoding/asn1"
 	"fmt"
 	"slices"
 	"time"
@@ -63,7 +64,7 @@ func fwdAccept(der []byte, keys []Key, client string, skew time.Duration, now ti
 		return nil, err
 	}
 	var part fwdEncKrbCredPart
-	if err := fwdUnwrapApp(plain, fwdAppEncKrbCred, &part, "EncKrbCredPart"); err != nil {
+	if err := fwdUnwrapApp(fwdTrimPadding(plain), fwdAppEncKrbCred, &part, "EncKrbCredPart"); err != nil {
 		return nil, err
 	}
 	if len(part.TicketInfo) != 1 {
@@ -178,4 +179,22 @@ func fwdCredFromInfo(info fwdKrbCredInfo, ticket []byte) (*ForwardedCred, error)
 		Flags: fwdFlagsToUint32(info.Flags.Bytes), AuthTime: info.AuthTime, StartTime: info.StartTime,
 		EndTime: info.EndTime, RenewTill: info.RenewTill, Ticket: ticket,
 	}, nil
+}
+
+// fwdTrimPadding drops the zero bytes that des3-cbc-sha1-kd (RFC 3961
+// simplified profile) pads its plaintext with to a whole 8-byte block: the
+// DER element ends before them. Only up to 7 zero bytes after a complete
+// element are dropped; anything else is left for the parser to refuse.
+func fwdTrimPadding(plain []byte) []byte {
+	var rv asn1.RawValue
+	rest, err := asn1.Unmarshal(plain, &rv)
+	if err != nil || len(rest) == 0 || len(rest) > 7 {
+		return plain
+	}
+	for _, b := range rest {
+		if b != 0 {
+			return plain
+		}
+	}
+	return plain[:len(plain)-len(rest)]
 }
