@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -250,13 +251,28 @@ func (r *Realm) startKDC() error {
 	}
 	defer logf.Close()
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	// Own process group, so Close can stop it even if it forks.
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := r.cmd.Start(); err != nil {
+	// Own process group, so Close can stop it even if it forks; and
+	// SIGTERM when we die without Close (a test timeout, ^C in make demo).
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	r.done = make(chan error, 1)
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that started the child exits, and
+		// Go ends a thread whose locked goroutine returns: start and wait on
+		// one locked thread that stays until the KDC is gone.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := r.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		r.done <- r.cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		r.cmd = nil
 		return fmt.Errorf("krbtest: starting krb5kdc: %w", err)
 	}
-	r.done = make(chan error, 1)
-	go func() { r.done <- r.cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {

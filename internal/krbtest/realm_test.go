@@ -2,11 +2,14 @@ package krbtest
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func startOrSkip(t *testing.T, o Options) *Realm {
@@ -95,5 +98,42 @@ func TestRealmDes3(t *testing.T) {
 	line, _, _ := strings.Cut(strings.SplitN(after, "\n", 2)[1], "\n")
 	if !ok || !strings.Contains(line, "(skey, tkt): DEPRECATED:des3-cbc-sha1,") {
 		t.Errorf("service ticket has no des3 session key:\n%s", out)
+	}
+}
+
+// TestKDCDiesWithItsParent: a process that starts a realm and dies without
+// Close (a test timeout, ^C in make demo) leaves no krb5kdc behind.
+func TestKDCDiesWithItsParent(t *testing.T) {
+	if os.Getenv("KRBTEST_CHILD") == "1" {
+		r, err := Start("", Options{})
+		if err != nil {
+			os.Exit(3)
+		}
+		fmt.Println(r.cmd.Process.Pid)
+		os.Stdout.Sync()
+		syscall.Kill(os.Getpid(), syscall.SIGKILL) // no Close, no defers
+	}
+	if _, err := exec.LookPath("/usr/sbin/krb5kdc"); err != nil {
+		t.Skip(ErrNoMIT)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKDCDiesWithItsParent$")
+	cmd.Env = append(os.Environ(), "KRBTEST_CHILD=1")
+	out, _ := cmd.Output()
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("child printed %q", out)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		// A zombie is gone for our purposes (its parent, init, reaps it).
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(b), ") Z ") {
+			return
+		}
+		if time.Now().After(end) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("krb5kdc %d outlived the process that started it", pid)
+		}
 	}
 }
