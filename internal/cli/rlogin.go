@@ -49,6 +49,7 @@ type rloginFlags struct {
 	noEscape    bool
 	eightBit    bool
 	ignoreFlush bool
+	stats       bool
 }
 
 // NewRlogin returns the rlogin command.
@@ -70,6 +71,8 @@ func NewRlogin() *cobra.Command {
 	f.BoolVarP(&o.forward, "forward", "f", false, "forward the TGT to the remote host (Kerberos; not available yet)")
 	f.BoolVar(&o.ignoreFlush, "debug-ignore-flush", false, "diagnostic: ignore the server's flush requests")
 	_ = f.MarkHidden("debug-ignore-flush")
+	f.BoolVar(&o.stats, "debug-stats", false, "diagnostic: report urgent control bytes at exit")
+	_ = f.MarkHidden("debug-stats")
 	// netkit rlogin options accepted and ignored.
 	f.BoolVarP(&o.ignoredK, "netkit-K", "K", false, "netkit: no Kerberos (ignored)")
 	f.BoolVarP(&o.ignoredD, "netkit-d", "d", false, "netkit: socket debugging (ignored)")
@@ -101,6 +104,7 @@ func runRlogin(cmd *cobra.Command, o rloginFlags, host string) error {
 		EightBit:    o.eightBit,
 		NoEscape:    o.noEscape,
 		IgnoreFlush: o.ignoreFlush,
+		Stats:       o.stats,
 		In:          os.Stdin,
 		Out:         os.Stdout,
 		Messages:    os.Stderr,

@@ -75,6 +75,10 @@ type Config struct {
 	// IgnoreFlush makes the client ignore FLUSHWRITE (a diagnostic, to
 	// compare how much a flood paints with and without flushing).
 	IgnoreFlush bool
+	// Stats prints, at exit, how many urgent control bytes arrived and
+	// how many were flushes (a diagnostic: it tells a server that sent no
+	// flush from a client that ignored one).
+	Stats bool
 	// Dialer is the template for the connection; SO_OOBINLINE is added
 	// to its Control.
 	Dialer net.Dialer

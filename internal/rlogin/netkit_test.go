@@ -292,58 +292,80 @@ func TestNetkitSIGTERM(t *testing.T) {
 	}
 }
 
-// TestNetkitFlush: ^C during a flood. The terminal is not read for a
-// moment, so the flood backs up in every buffer between od and the
-// screen; then ^C. Counted: bytes painted after the ^C until the output
-// goes quiet. The same with --debug-ignore-flush shows what was in
-// flight; honouring netkit's FLUSHWRITE must paint far less.
+// TestNetkitFlush: od floods the terminal while the test reads it only a
+// little, so the flood backs up in every buffer between od and the screen;
+// then ^C. Counted: bytes painted after the ^C until the output goes
+// quiet. The same with --debug-ignore-flush shows what was in flight;
+// honouring netkit's FLUSHWRITE must paint far less.
+//
+// in.rlogind sends its urgent byte with a non-blocking send that fails
+// with EAGAIN when its socket is full (seen with tcpdump: no URG segment
+// for some ^C), so a try counts only if the client reports (--debug-stats)
+// that a flush arrived; without one in 10 tries the test skips —
+// TestFlushWrite covers the client's flush against a server that always
+// sends one.
 func TestNetkitFlush(t *testing.T) {
 	port := startRlogind(t)
-	// ignoring flushes first: what is in flight when ^C is typed.
-	inFlight := floodAndInterrupt(t, port, true, 1)[0]
-	// in.rlogind occasionally sends no flush at all for a ^C (its urgent
-	// send may find the socket full), so a few tries are allowed; a
-	// client that never flushes fails every one.
-	tries := floodAndInterrupt(t, port, false, 3)
-	t.Logf("bytes painted after ^C: ignoring FLUSHWRITE %d; honouring it %v", inFlight, tries)
-	if tries[len(tries)-1]*4 > inFlight {
-		t.Fatalf("with flushing, %v bytes painted after ^C; ignoring flushes %d: not far below", tries, inFlight)
+	inFlight, _ := floodAndInterrupt(t, port, true)
+	for try := 1; try <= 10; try++ {
+		painted, flushes := floodAndInterrupt(t, port, false)
+		t.Logf("try %d: ignoring FLUSHWRITE painted %d after ^C; honouring it %d (flushes received: %d)",
+			try, inFlight, painted, flushes)
+		if flushes == 0 {
+			continue
+		}
+		if painted*4 > inFlight {
+			t.Fatalf("a flush arrived, yet %d bytes were painted after ^C; %d without flushing: not far below", painted, inFlight)
+		}
+		return
 	}
+	t.Skip("in.rlogind sent no urgent FLUSHWRITE for ^C in 10 tries (its MSG_OOB send fails on a full socket)")
 }
 
-// floodAndInterrupt runs od -v /dev/zero, stops reading the terminal so
-// the flood backs up, types ^C and counts what is painted until the
-// output is quiet — up to tries times, until far less than the first
-// count (or the ignore run's) is painted.
-func floodAndInterrupt(t *testing.T, port int, ignore bool, tries int) []int {
-	var args []string
+// floodAndInterrupt runs one session: od -v /dev/zero, the terminal read
+// only a little so the flood backs up, ^C, and a count of what is painted
+// until the output is quiet; then ~. and the client's count of FLUSHWRITE
+// bytes received.
+func floodAndInterrupt(t *testing.T, port int, ignore bool) (painted, flushes int) {
+	args := []string{"--debug-stats"}
 	if ignore {
 		args = append(args, "--debug-ignore-flush")
 	}
 	c := startClient(t, port, args...)
 	c.login(t)
-	var painted []int
-	for i := 0; i < tries; i++ {
-		c.typeLine("od -v /dev/zero")
-		c.expect(t, "0000000")
-		for n := 0; n < 4<<20; {
-			b, err := c.rd.read(10 * time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n += len(b)
+	c.typeLine("od -v /dev/zero")
+	c.expect(t, "0000000")
+	for n := 0; n < 4<<20; {
+		b, err := c.rd.read(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond) // let the flood back up
-		c.master.Write([]byte{0x03})       // ^C
-		painted = append(painted, c.quiet(time.Second))
-		c.login(t) // the session lives on
-		if painted[len(painted)-1] < 1<<20 {
-			break
-		}
+		n += len(b)
 	}
+	// Let the flood back up while reading a little.
+	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
+		c.rd.read(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.master.Write([]byte{0x03}) // ^C
+	painted = c.quiet(time.Second)
+	c.login(t) // the session lives on
 	c.master.Write([]byte("\r~."))
+	c.expect(t, "rlogin: stats:")
 	if err := c.waitExit(t); err != nil {
 		t.Fatal(err)
 	}
-	return painted
+	for { // the rest of the line, if it came in a later read
+		b, err := c.rd.read(200 * time.Millisecond)
+		c.buf.Write(b)
+		if err != nil {
+			break
+		}
+	}
+	line := c.buf.String()[strings.LastIndex(c.buf.String(), "rlogin: stats:"):]
+	var urgent, dropped int
+	if _, err := fmt.Sscanf(line, "rlogin: stats: urgent %d flushes %d dropped %d", &urgent, &flushes, &dropped); err != nil {
+		t.Fatalf("stats line %q: %v", line, err)
+	}
+	return painted, flushes
 }

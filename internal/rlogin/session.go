@@ -65,6 +65,8 @@ type session struct {
 	winSent   bool
 	outFd     int
 	winChange <-chan tty.Winsize
+	urgent    atomic.Int64 // urgent control bytes read
+	flushes   atomic.Int64 // of which FLUSHWRITE
 
 	hintSeq      atomic.Uint64 // largest urgent hint seen (oob.Event.Seq)
 	released     uint64        // hints answered by a mark already reached (reader only)
@@ -193,6 +195,10 @@ func (s *session) run(ctx context.Context) (err error) {
 	if msg != "" {
 		fmt.Fprintf(s.msgs, "%s\r\n", msg)
 	}
+	if s.cfg.Stats {
+		fmt.Fprintf(s.msgs, "rlogin: stats: urgent %d flushes %d dropped %d\r\n",
+			s.urgent.Load(), s.flushes.Load(), s.chain.Stats().Dropped)
+	}
 	return err
 }
 
@@ -290,6 +296,10 @@ func (s *session) control(c compat.Control) error {
 		if seq, err := s.watch.Sync(); err == nil && seq > s.released {
 			s.released = seq
 		}
+	}
+	s.urgent.Add(1)
+	if c.FlushWrite() {
+		s.flushes.Add(1)
 	}
 	if c.FlushWrite() && !s.cfg.IgnoreFlush {
 		// Everything read before the mark is unwanted: drop what is
