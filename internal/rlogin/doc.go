@@ -30,12 +30,9 @@
 // 0x10 NOSTOP / 0x20 DOSTOP turn IXON off/on (not with -8); 0x80 WINDOW
 // starts window reports with one message at once; other bits are
 // ignored. An urgent hint (oob.Watcher: the kernel's SIGURG, well before
-// the byte) makes the reader stage what it reads instead of painting it,
-// until the mark: a flush then drops the staged bytes unseen, any other
-// control byte pushes them, nothing lost (staging is bounded by maxStage;
-// past it the oldest staged bytes go, as netkit's reader wastes them).
-// The Chain's own Hold is not used, because a Push blocked on a full chain
-// when the hold arrives would drop bytes for a non-flush control byte.
+// the byte) holds the chain: painting stops while the reader goes on
+// reading to the mark; a flush then drops what was held unseen, any other
+// control byte releases it, nothing lost (oob.HoldLimit bounds a hold).
 //
 // # The plain protocol's weakness
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -67,12 +68,6 @@ type session struct {
 	winChange <-chan tty.Winsize
 	urgent    atomic.Int64 // urgent control bytes read
 	flushes   atomic.Int64 // of which FLUSHWRITE
-
-	hintSeq      atomic.Uint64 // largest urgent hint seen (oob.Event.Seq)
-	released     uint64        // hints answered by a mark already reached (reader only)
-	staged       []byte        // read between a hint and its mark (reader only)
-	stageDropped int64         // staged bytes dropped past maxStage
-	flushed      int64         // staged bytes dropped by flushes
 }
 
 // Run connects to the server, puts the terminal into raw mode, and relays
@@ -202,118 +197,71 @@ func (s *session) run(ctx context.Context) (err error) {
 	return err
 }
 
-// holdOnHints records each urgent hint: from then on the reader stages
-// what it reads instead of painting it, until it reaches the mark (see
-// reader). The Chain's own Hold is not used: a Push blocked on a full
-// chain when the hold comes would drop bytes, and a non-flush control
-// byte (flow control, window request) must lose nothing.
+// holdOnHints stops painting on each urgent hint (the kernel's SIGURG,
+// well before the byte): the reader goes on reading onto the chain until
+// it reaches the mark, where the control byte decides (see reader).
 func (s *session) holdOnHints() {
 	for ev := range s.watch.Events() {
-		for {
-			cur := s.hintSeq.Load()
-			if ev.Seq <= cur || s.hintSeq.CompareAndSwap(cur, ev.Seq) {
-				break
-			}
-		}
+		s.chain.Hold(ev.Seq)
 	}
 }
 
-// maxStage bounds what the reader stages between an urgent hint and its
-// mark. What lies before a mark is at most the sender's send queue plus
-// our receive buffer (a few MB); past the bound the oldest staged bytes
-// are dropped, as netkit's reader drops into its waste buffer.
-const maxStage = 32 << 20
-
-// reader reads the socket into the chain and acts on the urgent control
-// bytes. It returns nil at the server's EOF.
-//
-// Between an urgent hint and the mark it answers, what is read is staged
-// rather than pushed: if the byte at the mark is a flush, the staged bytes
-// are dropped unseen; otherwise they are pushed, nothing lost.
-func (s *session) reader() (err error) {
+// reader reads the socket onto the chain and acts on the urgent control
+// bytes at their marks (the oob package's flush procedure). It returns nil
+// at the server's EOF.
+func (s *session) reader() error {
 	if s.term != nil {
 		defer s.term.RestoreOnPanic()
 	}
-	mr, err := newMarkReader(s.conn.TCPConn)
-	if err != nil {
-		return err
-	}
+	r := oob.NewReader(s.conn.TCPConn, s.watch)
 	buf := make([]byte, readBufSize)
 	for {
-		n, urgent, rerr := mr.Read(buf)
-		if rerr != nil {
-			if rerr == io.EOF || isClosed(rerr) {
-				rerr = nil
-			}
-			if perr := s.push(s.staged); perr != nil && rerr == nil {
-				rerr = perr
-			}
-			if rerr != nil {
-				return &SessionError{Op: "read", Err: rerr}
-			}
-			return nil
-		}
-		data := buf[:n]
-		if urgent {
-			if perr := s.control(compat.Control(data[0])); perr != nil {
-				return &SessionError{Op: "write to terminal", Err: perr}
-			}
-			data = data[1:]
-		}
-		if len(data) == 0 {
-			continue
-		}
-		if s.hintSeq.Load() > s.released {
-			s.stage(data)
-			continue
-		}
-		if perr := s.push(data); perr != nil {
+		n, err := r.Read(buf)
+		if perr := s.chain.Push(buf[:n]); perr != nil {
 			return &SessionError{Op: "write to terminal", Err: perr}
 		}
+		if err != nil {
+			return readEnd(err)
+		}
+		if !r.AtMark() {
+			continue
+		}
+		// Every hint raised so far belongs to this mark or an earlier one.
+		var seq uint64
+		if s.watch != nil {
+			seq, _ = s.watch.Sync()
+		}
+		mark := s.chain.Pushed()
+		if _, err := r.Read(buf[:1]); err != nil { // the urgent byte itself
+			return readEnd(err)
+		}
+		s.control(compat.Control(buf[0]), mark)
+		s.chain.Release(seq)
 	}
 }
 
-func (s *session) push(b []byte) error {
-	if len(b) == 0 {
+// readEnd turns the reader's final error into Run's: nil at EOF or after
+// this side closed the connection.
+func readEnd(err error) error {
+	if err == io.EOF || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
-	return s.chain.Push(b)
+	return &SessionError{Op: "read", Err: err}
 }
 
-// stage keeps data read while a mark is expected.
-func (s *session) stage(data []byte) {
-	s.staged = append(s.staged, data...)
-	if over := len(s.staged) - maxStage; over > 0 {
-		s.stageDropped += int64(over)
-		s.staged = s.staged[:copy(s.staged, s.staged[over:])]
-	}
-}
-
-// control acts on one urgent control byte, at its mark (netkit rlogin.c
-// oob()). Bits other than these four are ignored.
-func (s *session) control(c compat.Control) error {
-	if s.watch != nil {
-		if seq, err := s.watch.Sync(); err == nil && seq > s.released {
-			s.released = seq
-		}
-	}
+// control acts on one urgent control byte read at stream offset mark
+// (netkit rlogin.c oob()). Bits other than these four are ignored.
+func (s *session) control(c compat.Control, mark int64) {
 	s.urgent.Add(1)
 	if c.FlushWrite() {
 		s.flushes.Add(1)
 	}
 	if c.FlushWrite() && !s.cfg.IgnoreFlush {
-		// Everything read before the mark is unwanted: drop what is
-		// staged, what is not painted yet, and what the terminal driver
-		// still holds.
-		s.flushed += int64(len(s.staged))
-		s.staged = s.staged[:0]
-		s.chain.FlushTo(s.chain.Pushed())
+		// Everything read before the mark is unwanted: drop what is not
+		// painted yet, and what the terminal driver still holds.
+		s.chain.FlushTo(mark)
 		_ = unix.IoctlSetInt(s.outFd, unix.TCFLSH, unix.TCOFLUSH)
 	}
-	if err := s.push(s.staged); err != nil {
-		return err
-	}
-	s.staged = s.staged[:0]
 	if s.term != nil {
 		if c.NoStop() {
 			_ = s.term.SetFlowControl(false)
@@ -325,7 +273,6 @@ func (s *session) control(c compat.Control) error {
 	if c.Window() {
 		go s.windowRequested() // never block the reader on a full socket
 	}
-	return nil
 }
 
 // send writes b to the server as one write.
