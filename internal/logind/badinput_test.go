@@ -121,8 +121,8 @@ func TestTermOf(t *testing.T) {
 	for in, want := range map[string]string{
 		"xterm/38400": "xterm", "vt100": "vt100", "vt220/fast": "vt220", "/9600": "network", "": "network",
 	} {
-		if got := termOf(in); got != want {
-			t.Errorf("termOf(%q) = %q, want %q", in, got, want)
+		if got := TermOf(in); got != want {
+			t.Errorf("TermOf(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

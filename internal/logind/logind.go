@@ -83,7 +83,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 		refuse(server.Refuse("protocol error", "login handshake starts with a port field %d, not NUL", hs.StderrPort), server.Failed)
 		return
 	}
-	term := termOf(hs.Payload)
+	term := TermOf(hs.Payload)
 	acct, reason, r := cfg.Authorize(ctx, server.PeerAddr(c.RemoteAddr()), hs.ClientUser, hs.ServerUser)
 	if r != nil {
 		refuse(r, server.Refused)
@@ -106,10 +106,11 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	log.Debug("session ended", "service", "login", "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.status())
 }
 
-// termOf returns the TERM part of the "TERM/speed" payload. The speed is
+// TermOf returns the TERM part of the "TERM/speed" payload (the krx login
+// service uses it too). The speed is
 // advisory (PROTOCOL.md §1.2): a bad one is ignored, as netkit's atoi()
 // does. An empty TERM becomes compat.DefaultTerm.
-func termOf(payload string) string {
+func TermOf(payload string) string {
 	ts, err := compat.ParseTermSpeed(payload)
 	term := ts.Term
 	if err != nil {

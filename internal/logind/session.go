@@ -47,28 +47,8 @@ type session struct {
 
 // startSession opens a packet-mode pty and starts acct's login shell on it.
 func startSession(acct *server.Account, term string, log *slog.Logger) (*session, error) {
-	p, err := ptyx.Open()
+	p, cmd, err := StartLoginShell(acct, term)
 	if err != nil {
-		return nil, err
-	}
-	if err := p.SetPacketMode(true); err != nil {
-		p.Close()
-		return nil, err
-	}
-	if err := p.SetOwner(acct.UID, ttyGroup(acct.GID)); err != nil {
-		p.Close()
-		return nil, err
-	}
-	shell := acct.Shell
-	cmd := &exec.Cmd{
-		Path: shell,
-		// A leading dash makes it a login shell (login(1)).
-		Args: []string{"-" + filepath.Base(shell)},
-		Env:  acct.Env("TERM=" + term),
-		Dir:  acct.Dir(),
-	}
-	if err := p.Start(cmd, acct.Credential()); err != nil {
-		p.Close()
 		return nil, err
 	}
 	s := &session{pty: p, cmd: cmd, log: log, waited: make(chan struct{})}
@@ -77,6 +57,39 @@ func startSession(acct *server.Account, term string, log *slog.Logger) (*session
 		close(s.waited)
 	}()
 	return s, nil
+}
+
+// StartLoginShell opens a pty in packet mode, gives its slave to acct
+// (group tty), and starts acct's login shell on it (argv[0] "-sh" style,
+// session leader with the pty as controlling terminal, in acct's home)
+// with acct.Env("TERM="+term, extraEnv...). The caller reads the packets,
+// waits for cmd and closes the pty. The krx login service shares it.
+func StartLoginShell(acct *server.Account, term string, extraEnv ...string) (*ptyx.Pty, *exec.Cmd, error) {
+	p, err := ptyx.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.SetPacketMode(true); err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	if err := p.SetOwner(acct.UID, ttyGroup(acct.GID)); err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	shell := acct.Shell
+	cmd := &exec.Cmd{
+		Path: shell,
+		// A leading dash makes it a login shell (login(1)).
+		Args: []string{"-" + filepath.Base(shell)},
+		Env:  acct.Env(append([]string{"TERM=" + term}, extraEnv...)...),
+		Dir:  acct.Dir(),
+	}
+	if err := p.Start(cmd, acct.Credential()); err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return p, cmd, nil
 }
 
 // status describes how the shell ended, for the debug log.
