@@ -39,7 +39,16 @@ type Client struct {
 	Umask uint32
 	// Dial connects to a host's shell service; nil means rcmd.Dial.
 	Dial func(ctx context.Context, addr string, o rcmd.Options) (*rcmd.Conn, error)
+	// Transport, if set, replaces Dial for local↔remote copies: it runs
+	// command as user on host and returns the command's input and output
+	// (rcp -x: a krx shell session). Remote→remote copies are refused
+	// with ErrRemoteToRemote.
+	Transport func(ctx context.Context, host, user, command string) (io.ReadWriteCloser, error)
 }
+
+// ErrRemoteToRemote: a remote→remote copy asked of a Client with a
+// Transport (rcp -x).
+var ErrRemoteToRemote = errors.New("rcp: remote-to-remote copies are not supported with this transport (-x); copy through this host in two steps")
 
 // Copy copies the sources to target, each "[[user@]host:]path". Per-file
 // problems are printed to Stderr and summed up in the returned *Failures;
@@ -145,6 +154,23 @@ func (c *Client) addr(host string) string {
 	return net.JoinHostPort(host, strconv.Itoa(p))
 }
 
+// open runs cmd on s's host for a local↔remote copy, over Transport if
+// set, else Dial without a stderr channel.
+func (c *Client) open(ctx context.Context, s Spec, cmd string) (io.ReadWriteCloser, error) {
+	if c.Transport == nil {
+		return c.dial(ctx, s, cmd, false)
+	}
+	u := s.User
+	if u == "" {
+		u = c.LocalUser
+	}
+	rw, err := c.Transport(ctx, s.Host, u, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("rcp: %s: %w", s.Host, err)
+	}
+	return rw, nil
+}
+
 func (c *Client) dial(ctx context.Context, s Spec, cmd string, stderr bool) (*rcmd.Conn, error) {
 	u := s.User
 	if u == "" {
@@ -167,7 +193,7 @@ func (c *Client) toRemote(ctx context.Context, specs []Spec, raw []string, t Spe
 		if len(local) == 0 {
 			return
 		}
-		conn, err := c.dial(ctx, t, c.command(compat.RcpTo, toDir, t.RemotePath()), false)
+		conn, err := c.open(ctx, t, c.command(compat.RcpTo, toDir, t.RemotePath()))
 		if err != nil {
 			f.add(c, err.Error())
 		} else {
@@ -191,6 +217,10 @@ func (c *Client) toRemote(ctx context.Context, specs []Spec, raw []string, t Spe
 // remoteToRemote runs "rcp [-r] [-p] src 'user@host2:path'" on the source
 // host through its shell service (netkit runs "rsh host1 -n rcp …").
 func (c *Client) remoteToRemote(ctx context.Context, s, t Spec, f *failures) {
+	if c.Transport != nil {
+		f.add(c, fmt.Sprintf("%v: %s to %s", ErrRemoteToRemote, s, t))
+		return
+	}
 	var b strings.Builder
 	b.WriteString(c.remoteRcp())
 	if c.Recursive {
@@ -238,7 +268,7 @@ func (c *Client) toLocal(ctx context.Context, specs []Spec, raw []string, target
 	for i, s := range specs {
 		switch {
 		case s.Remote:
-			conn, err := c.dial(ctx, s, c.command(compat.RcpFrom, toDir, s.RemotePath()), false)
+			conn, err := c.open(ctx, s, c.command(compat.RcpFrom, toDir, s.RemotePath()))
 			if err != nil {
 				f.add(c, err.Error())
 				continue
