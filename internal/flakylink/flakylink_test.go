@@ -1,0 +1,198 @@
+package flakylink
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"net"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// connect returns a connected pair: snd in the sender's namespace (the
+// accepted side), rcv in the receiver's (the dialling side).
+func connect(t *testing.T, l *Link, lc *net.ListenConfig, d *net.Dialer) (snd, rcv *net.TCPConn) {
+	t.Helper()
+	ln, err := l.Sender.ListenConfig(lc, net.JoinHostPort(l.Sender.Addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rcv, err = l.Receiver.DialWith(d, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcv.Close() })
+	snd, err = ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { snd.Close() })
+	return snd, rcv
+}
+
+// TestNamespacesAndCleanup: the link's ends really are in other
+// namespaces (the root namespace has no 10.213.7.1), and cleanup leaves no
+// namespace behind.
+func TestNamespacesAndCleanup(t *testing.T) {
+	var names []string
+	t.Run("link", func(t *testing.T) {
+		l := New(t, Options{})
+		names = []string{l.Sender.Name, l.Receiver.Name}
+		if _, err := net.Listen("tcp", net.JoinHostPort(SenderIP, "0")); err == nil {
+			t.Fatalf("%s is bound in the root namespace: the link leaked out", SenderIP)
+		}
+		snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{})
+		if got := rcv.LocalAddr().(*net.TCPAddr).IP.String(); got != ReceiverIP {
+			t.Errorf("receiver's address %s, want %s", got, ReceiverIP)
+		}
+		if _, err := snd.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 4)
+		if _, err := io.ReadFull(rcv, b); err != nil || string(b) != "ping" {
+			t.Fatalf("read %q, %v", b, err)
+		}
+		if out, err := exec.Command("ip", "netns", "list").Output(); err != nil || !strings.Contains(string(out), l.Receiver.Name) {
+			t.Fatalf("ip netns list: %v: %s", err, out)
+		}
+	})
+	if names == nil {
+		t.Skip("no link")
+	}
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if strings.Contains(string(out), n) {
+			t.Errorf("namespace %s left behind: %s", n, out)
+		}
+	}
+}
+
+// TestLossyTransfer: at 25 % loss a transfer still completes intact (TCP
+// retransmits) and the drop rule counted its drops.
+func TestLossyTransfer(t *testing.T) {
+	l := New(t, Options{LossPercent: 25})
+	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{})
+	data := make([]byte, 256<<10)
+	rand.Read(data)
+	start := time.Now()
+	go func() { snd.Write(data); snd.CloseWrite() }()
+	rcv.SetReadDeadline(time.Now().Add(60 * time.Second))
+	got, err := io.ReadAll(rcv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("received %d bytes, not the %d sent", len(got), len(data))
+	}
+	c, err := l.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lost == 0 {
+		t.Errorf("counters %+v: nothing dropped at 25 %% loss", c)
+	}
+	t.Logf("%d bytes in %v, %+v", len(data), time.Since(start), c)
+}
+
+// urgentMarks sends pattern-urgent-pattern n times from snd and reads it
+// inline on rcv, counting the reads that found the receiver at the mark;
+// it checks every byte arrived in order.
+func urgentMarks(t *testing.T, snd, rcv *net.TCPConn, n int) int {
+	t.Helper()
+	var want []byte
+	go func() {
+		raw, _ := snd.SyscallConn()
+		for range n {
+			snd.Write([]byte("abcd"))
+			raw.Control(func(fd uintptr) { unix.Sendto(int(fd), []byte{'U'}, unix.MSG_OOB, nil) })
+			time.Sleep(time.Millisecond)
+		}
+		snd.CloseWrite()
+	}()
+	for range n {
+		want = append(want, "abcdU"...)
+	}
+	raw, err := rcv.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.SetReadDeadline(time.Now().Add(30 * time.Second))
+	marks := 0
+	var got []byte
+	buf := make([]byte, 3)
+	for {
+		var at int
+		var ioErr error
+		raw.Control(func(fd uintptr) { at, ioErr = unix.IoctlGetInt(int(fd), unix.SIOCATMARK) })
+		if ioErr != nil {
+			t.Fatal(ioErr)
+		}
+		if at != 0 {
+			marks++
+		}
+		k, err := rcv.Read(buf)
+		got = append(got, buf[:k]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("inline stream differs: got %d bytes %q…, want %d", len(got), got[:min(len(got), 40)], len(want))
+	}
+	return marks
+}
+
+// inline is a Dialer Control that sets SO_OOBINLINE.
+func inline(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1) })
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// TestStripURG: through a URG-stripping link an urgent byte arrives inline
+// with SIOCATMARK never true, while the same traffic over a plain link
+// does reach marks (so the check can fail).
+func TestStripURG(t *testing.T) {
+	const n = 50
+	d := &net.Dialer{Control: inline}
+	t.Run("plain", func(t *testing.T) {
+		l := New(t, Options{})
+		snd, rcv := connect(t, l, &net.ListenConfig{}, d)
+		if m := urgentMarks(t, snd, rcv, n); m == 0 {
+			t.Fatalf("no read found the mark on a plain link: the check cannot see urgent data")
+		} else {
+			t.Logf("plain link: %d of %d urgent bytes seen at the mark", m, n)
+		}
+	})
+	t.Run("strip", func(t *testing.T) {
+		l := New(t, Options{StripURG: true})
+		snd, rcv := connect(t, l, &net.ListenConfig{}, d)
+		if m := urgentMarks(t, snd, rcv, n); m != 0 {
+			t.Fatalf("%d reads at an urgent mark through a URG-stripping link", m)
+		}
+		c, err := l.Counters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Stripped < n {
+			t.Errorf("counters %+v: fewer than %d segments stripped", c, n)
+		}
+		t.Logf("%d urgent bytes, counters %+v", n, c)
+	})
+}
