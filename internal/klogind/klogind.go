@@ -1,0 +1,66 @@
+package klogind
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/krx-suite/krx/internal/krxproto"
+	"github.com/krx-suite/krx/internal/logind"
+	"github.com/krx-suite/krx/internal/server"
+)
+
+// Defaults of Handler.
+const (
+	// DefaultDrainTimeout: after the shell has exited, how long output is
+	// still relayed while other processes keep the pty open (as logind).
+	DefaultDrainTimeout = logind.DefaultDrainTimeout
+	// relayBufSize is the pty→client packet size (one TIOCPKT read).
+	relayBufSize = 32 << 10
+)
+
+// Handler serves the krx login service (eklogin).
+type Handler struct {
+	Config       *Config
+	DrainTimeout time.Duration // 0: DefaultDrainTimeout
+}
+
+// New returns a Handler with the given configuration.
+func New(cfg *Config) *Handler { return &Handler{Config: cfg} }
+
+func (h *Handler) drainTimeout() time.Duration {
+	if h.DrainTimeout > 0 {
+		return h.DrainTimeout
+	}
+	return DefaultDrainTimeout
+}
+
+// ServeConn serves one krx login connection; it closes c.
+func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
+	defer c.Close()
+	log := h.Config.Server.Logger()
+	cl := NewConnLog(EkloginService, c)
+	defer cl.Emit(log)
+	kc, ok := h.Config.Establish(ctx, c, krxproto.Login, cl)
+	if !ok {
+		return
+	}
+	defer kc.Cleanup()
+	acct := kc.Account
+	p, cmd, err := logind.StartLoginShell(acct, logind.TermOf(kc.Session.Params.Payload), kc.Env...)
+	if err != nil {
+		cl.Set(server.Failed, "starting "+acct.Shell+" for "+acct.Name+": "+err.Error())
+		kc.Session.Refuse("cannot start a session")
+		server.LingerClose(c)
+		return
+	}
+	s := newSession(p, cmd, kc.Session, log)
+	if err := kc.Session.Accept(); err != nil {
+		cl.Set(server.Failed, "sending the status: "+err.Error())
+		s.end(h, nil, nil, shutdownDrain)
+		return
+	}
+	cl.Emit(log)
+	s.run(ctx, h)
+	log.Debug("session ended", "service", string(EkloginService), "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.status())
+}

@@ -1,0 +1,214 @@
+package klogind_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/krx-suite/krx/compat"
+	"github.com/krx-suite/krx/internal/klogind"
+	"github.com/krx-suite/krx/internal/klogind/krxdtest"
+	"github.com/krx-suite/krx/internal/krxproto"
+	"github.com/krx-suite/krx/internal/krxsess"
+	"github.com/krx-suite/krx/internal/server/servertest"
+	"github.com/krx-suite/krx/krbauth"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	krxdtest.Close()
+	os.Exit(code)
+}
+
+// term is a terminal that records what is painted.
+type term struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *term) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *term) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// waitFor waits until the terminal shows s after offset from.
+func (w *term) waitFor(t *testing.T, from int, s string) int {
+	t.Helper()
+	end := time.Now().Add(20 * time.Second)
+	for time.Now().Before(end) {
+		got := w.String()
+		if i := strings.Index(got[min(from, len(got)):], s); i >= 0 {
+			return from + i + len(s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := w.String()
+	t.Fatalf("terminal never showed %q; tail: %q", s, got[max(0, len(got)-400):])
+	return 0
+}
+
+type client struct {
+	cs      *krxsess.ClientSession
+	tty     term
+	flushes atomic.Int64
+	done    chan error
+}
+
+func dialLogin(t *testing.T, r *krxdtest.Realm, addr string, ws compat.WindowSize) *client {
+	t.Helper()
+	cs, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Login,
+		ServerUser: "root", ClientUser: "al", Payload: "xterm/38400", Ticket: r.Ticket(t), Host: "localhost",
+		Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	c := &client{cs: cs, done: make(chan error, 1)}
+	go func() {
+		_, err := cs.CopyOutput(krxsess.OutputOptions{Terminal: &c.tty, OnCommand: func(cmd krxproto.Command) error {
+			if cmd.Control.FlushWrite() {
+				c.flushes.Add(1)
+			}
+			if cmd.Control.Window() {
+				return cs.SendWindow(ws)
+			}
+			return nil
+		}})
+		c.done <- err
+	}()
+	return c
+}
+
+func (c *client) typ(t *testing.T, s string) {
+	t.Helper()
+	if _, err := c.cs.Input().Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *client) waitEnd(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-c.done:
+		if err != nil {
+			t.Fatalf("client output: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("session did not end")
+	}
+}
+
+func TestLoginSession(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	c := dialLogin(t, r, addr, compat.WindowSize{Rows: 33, Cols: 111})
+	logs.WaitFor(t, 10*time.Second, "service=eklogin", "principal="+krxdtest.Alice, "server-user=root", "decision=accepted", "listed in")
+
+	c.typ(t, "echo x$((6*7))y\n")
+	off := c.tty.waitFor(t, 0, "x42y")
+	c.typ(t, "stty size; echo TERM=$TERM\n")
+	off = c.tty.waitFor(t, off, "33 111")
+	off = c.tty.waitFor(t, off, "TERM=xterm")
+
+	// A flood, then ^C: the tty flushes its output, a flush command
+	// arrives, and the session goes on.
+	c.typ(t, "while :; do echo krxflood; done\n")
+	off = c.tty.waitFor(t, off, "krxflood\r\nkrxflood\r\nkrxflood")
+	c.typ(t, "\x03")
+	deadline := time.Now().Add(20 * time.Second)
+	for c.flushes.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.flushes.Load() == 0 {
+		t.Fatal("no flush command after ^C")
+	}
+	c.typ(t, "echo after$((40+2))\n")
+	c.tty.waitFor(t, off, "after42")
+	c.typ(t, "exit\n")
+	c.waitEnd(t)
+}
+
+func TestLoginK5loginDeny(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, "bob@KRX.TEST")), "127.0.0.1:0")
+	_, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Login,
+		ServerUser: "root", ClientUser: "al", Payload: "xterm/38400", Ticket: r.Ticket(t), Timeout: 20 * time.Second})
+	var se *krxproto.StatusError
+	if !errors.As(err, &se) || se.Message != "rlogind: "+krbauth.PublicDenial {
+		t.Fatalf("got %v, want the refusal %q", err, krbauth.PublicDenial)
+	}
+	logs.WaitFor(t, 10*time.Second, "decision=refused", "principal="+krxdtest.Alice, "does not list the principal")
+}
+
+// TestLegacyClientRefused plays a KCMDV0.2 client: after its AP exchange
+// it is told in clear that legacy framing is not served.
+func TestLegacyClientRefused(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	c := servertest.DialAny(t, addr)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write([]byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	port := c.RemoteAddr().(*net.TCPAddr).Port
+	if _, err := krbauth.SendAuth(c, r.Ticket(t), krbauth.SendAuthOptions{AppVersion: krbauth.AppVersionKCMD02,
+		ChecksumData: krbauth.KcmdChecksumData(port, "xterm/38400", "root")}); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "root\x00xterm/38400\x00al\x00")
+	got, _ := io.ReadAll(c)
+	want := "\x01rlogind: legacy KCMDV0.2 framing is not supported"
+	if !strings.HasPrefix(string(got), want) {
+		t.Fatalf("got %q, want a clear refusal starting %q", got, want)
+	}
+	logs.WaitFor(t, 10*time.Second, "decision=refused", "KCMDV0.2", "legacy framing is not implemented")
+}
+
+// TestNoLeaks runs many short sessions and checks that descriptors and
+// goroutines come back.
+func TestNoLeaks(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	// One session first: lazily started runtime pieces are not leaks.
+	run := func() {
+		c := dialLogin(t, r, addr, compat.WindowSize{Rows: 24, Cols: 80})
+		c.typ(t, "echo x$((6*7))y; exit\n")
+		c.waitEnd(t)
+		if !strings.Contains(c.tty.String(), "x42y") {
+			t.Fatalf("terminal %q", c.tty.String())
+		}
+		c.cs.Close()
+	}
+	run()
+	logs.WaitFor(t, 10*time.Second, "session ended")
+	fds, gs := servertest.FDCount(t), runtime.NumGoroutine()
+	const n = 15
+	for range n {
+		run()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(logs.String(), "session ended") < n+1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	servertest.Settle(t, fds, gs, 2, 10*time.Second)
+}
