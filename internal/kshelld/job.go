@@ -1,0 +1,252 @@
+package kshelld
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/krx-suite/krx/compat"
+	"github.com/krx-suite/krx/internal/klogind"
+	"github.com/krx-suite/krx/internal/krxsess"
+	"github.com/krx-suite/krx/internal/server"
+)
+
+// RelayBufSize is the size of each relay's buffer (stdin, stdout, stderr):
+// a pipe holds 64 KiB, and the CFB writer encrypts in place per write.
+const RelayBufSize = 64 << 10
+
+// closeDrain bounds how long the client's remaining stdin is read (and
+// dropped) after the command's output has ended, so that closing the
+// socket does not reset the connection and lose the output.
+const closeDrain = 2 * time.Second
+
+// job is one running command and its relays.
+type job struct {
+	ks   *krxsess.ServerSession
+	errc *krxsess.ServerStderr // nil without a stderr channel
+	acct *server.Account
+	log  *slog.Logger
+	cl   *klogind.ConnLog
+
+	cmd            *exec.Cmd
+	stdin          *os.File // write end of the command's stdin
+	stdout, stderr *os.File // read ends (stderr nil: merged into stdout)
+	waited         chan struct{}
+}
+
+// start runs "$SHELL -c command" as the account with pipes for stdin,
+// stdout and stderr (stderr into the stdout pipe without a stderr channel).
+func (j *job) start(command string, env []string) (err error) {
+	var files []*os.File
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+		}
+	}()
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			files = append(files, r, w)
+		}
+		return r, w, err
+	}
+	inR, inW, err := pipe()
+	if err != nil {
+		return err
+	}
+	outR, outW, err := pipe()
+	if err != nil {
+		return err
+	}
+	errW := outW
+	var errR *os.File
+	if j.errc != nil {
+		if errR, errW, err = pipe(); err != nil {
+			return err
+		}
+	}
+	shell := j.acct.Shell
+	j.cmd = &exec.Cmd{
+		Path:   shell,
+		Args:   []string{filepath.Base(shell), "-c", command},
+		Env:    j.acct.Env(env...),
+		Dir:    j.acct.Dir(),
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setsid:     true, // own session and process group: killpg target
+			Credential: j.acct.Credential(),
+		},
+	}
+	if err := j.cmd.Start(); err != nil {
+		return err
+	}
+	// The command has its copies; ours of its ends must go so that EOF
+	// arrives when it (and whatever it started) is done.
+	inR.Close()
+	outW.Close()
+	if errR != nil {
+		errW.Close()
+	}
+	j.stdin, j.stdout, j.stderr = inW, outR, errR
+	j.waited = make(chan struct{})
+	go func() {
+		j.cmd.Wait()
+		close(j.waited)
+	}()
+	return nil
+}
+
+// run relays until the command's output has ended (all holders of its
+// stdout and stderr are gone) or ctx ends, then closes everything.
+func (j *job) run(ctx context.Context, grace time.Duration) {
+	outDone := make(chan struct{})
+	errDone := make(chan struct{})
+	inDone := make(chan struct{})
+	sigDone := make(chan struct{})
+	go func() { defer close(inDone); j.relayStdin() }()
+	go func() { defer close(outDone); j.relayStdout() }()
+	if j.errc != nil {
+		go func() { defer close(errDone); j.relayStderr() }()
+		go func() { defer close(sigDone); j.signals() }()
+	} else {
+		close(errDone)
+		close(sigDone)
+	}
+	allOut := make(chan struct{})
+	go func() { <-outDone; <-errDone; close(allOut) }()
+	select {
+	case <-allOut:
+	case <-ctx.Done():
+		j.kill(grace)
+		j.stdout.Close() // ends relays held open by background jobs
+		if j.stderr != nil {
+			j.stderr.Close()
+		}
+		<-allOut
+	}
+	// Output is over: read what the client still sends until it closes
+	// (bounded), so the close does not reset the connection.
+	j.ks.Conn.SetReadDeadline(time.Now().Add(closeDrain))
+	<-inDone
+	j.ks.Close()
+	if j.errc != nil {
+		j.errc.Close()
+	}
+	<-sigDone
+	if ctx.Err() == nil {
+		select {
+		case <-j.waited:
+		case <-time.After(grace):
+			// Output closed but the command lingers (it closed its
+			// descriptors): hang it up as at shutdown.
+			j.kill(grace)
+		}
+	}
+	<-j.waited
+	state := "unknown"
+	if ps := j.cmd.ProcessState; ps != nil {
+		state = ps.String()
+	}
+	j.log.Debug("command ended", "service", string(klogind.KshellService), "peer", server.AddrString(j.cl.Peer), "user", j.acct.Name, "status", state)
+}
+
+// kill hangs the command's process group up, then kills it after grace.
+func (j *job) kill(grace time.Duration) {
+	select {
+	case <-j.waited:
+		return
+	default:
+	}
+	syscall.Kill(-j.cmd.Process.Pid, syscall.SIGHUP)
+	select {
+	case <-j.waited:
+	case <-time.After(grace):
+		syscall.Kill(-j.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// relayStdin copies the client's input to the command; the client's
+// half-close is the command's end of input. After the command stops
+// reading, the rest is read and dropped until the client closes.
+func (j *job) relayStdin() {
+	buf := make([]byte, RelayBufSize)
+	var werr error
+	for {
+		n, err := j.ks.Read(buf)
+		if n > 0 && werr == nil {
+			if _, werr = j.stdin.Write(buf[:n]); werr != nil {
+				j.stdin.Close()
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if werr == nil {
+		j.stdin.Close()
+	}
+}
+
+// relayStdout copies the command's stdout (and merged stderr) to the main
+// channel and half-closes it at the end. If the client stops taking it,
+// the rest is drained so that the command never blocks on a full pipe.
+func (j *job) relayStdout() {
+	copyDrain(j.ks, j.stdout)
+	j.stdout.Close()
+	j.ks.CloseWrite()
+}
+
+// relayStderr copies the command's stderr to the stderr channel and
+// half-closes it at the end.
+func (j *job) relayStderr() {
+	copyDrain(j.errc, j.stderr)
+	j.stderr.Close()
+	j.errc.CloseWrite()
+}
+
+func copyDrain(w io.Writer, r io.Reader) {
+	buf := make([]byte, RelayBufSize)
+	var werr error
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && werr == nil {
+			_, werr = w.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// signals reads encrypted signal bytes from the stderr channel and sends
+// each to the command's process group (netkit rshd: killpg). A byte that
+// is no signal number is logged and ignored.
+func (j *job) signals() {
+	for {
+		sig, err := j.errc.ReadSignal()
+		if errors.Is(err, compat.ErrBadSignal) {
+			j.log.Warn("ignored a bad signal byte on the stderr channel", "service", string(klogind.KshellService),
+				"peer", server.AddrString(j.cl.Peer), "principal", j.cl.Principal, "err", err)
+			continue
+		}
+		if err != nil {
+			return
+		}
+		select {
+		case <-j.waited: // reaped: the pid may be reused
+		default:
+			syscall.Kill(-j.cmd.Process.Pid, syscall.Signal(sig))
+			j.log.Debug("signal from client", "service", string(klogind.KshellService), "peer", server.AddrString(j.cl.Peer), "signal", sig.String())
+		}
+	}
+}
