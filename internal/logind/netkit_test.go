@@ -127,7 +127,9 @@ func TestNetkitRlogin(t *testing.T) {
 	}()
 	logs.WaitFor(t, 10*time.Second, "decision=accepted", "client-user=root", "server-user=root", "reason=\"rhosts: root@127.0.0.1 as root: /root/.rhosts:")
 
-	tm.typeIn(t, "stty size; echo MARK$((6*7))\r")
+	// netkit rlogin sends its first window message only when our urgent
+	// 0x80 reaches it, which may be after this line is typed: wait for it.
+	tm.typeIn(t, "while [ \"$(stty size)\" = '0 0' ]; do sleep 0.05; done; stty size; echo MARK$((6*7))\r")
 	n := tm.waitText(t, 0, "33 101\r\nMARK42\r\n")
 
 	if err := pty.Setsize(ptm, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
