@@ -16,20 +16,28 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/krx-suite/krx/internal/klogind"
+	"github.com/krx-suite/krx/internal/kshelld"
 	"github.com/krx-suite/krx/internal/logind"
 	"github.com/krx-suite/krx/internal/rhosts"
 	"github.com/krx-suite/krx/internal/server"
 	"github.com/krx-suite/krx/internal/shelld"
+	"github.com/krx-suite/krx/krbauth"
 )
 
 const rlogindLong = `rlogind serves the plain BSD login service (rlogin, TCP 513) and shell
 service (rsh and rcp, TCP 514), speaking the protocols exactly as netkit's
-in.rlogind and in.rshd do, so that unmodified rlogin, rsh and rcp clients work.
-(The Kerberos services klogin, kshell and eklogin are not served yet.)
+in.rlogind and in.rshd do, so that unmodified rlogin, rsh and rcp clients work,
+and krx's encrypted Kerberos services: krx login (rlogin -x, eklogin, TCP 2105)
+and krx shell (rsh -x and rcp -x, kshell, TCP 544). Legacy KCMDV0.1/0.2
+clients (MIT krlogin/krsh) are told in clear that their framing is not served.
 
 WHERE CONNECTIONS COME FROM
-  standalone   listen on --login-addr (default :513) and --shell-addr
-               (default :514); "off" or "" turns a service off.
+  standalone   listen on --login-addr (default :513), --shell-addr
+               (default :514), --eklogin-addr (default :2105) and
+               --kshell-addr (default :544); "off" or "" turns a service
+               off. Without a usable keytab (and no -K) the krx services
+               are turned off with a warning.
   inetd        -i: serve the one connection on descriptor 0 (inetd, xinetd,
                socat EXEC:...,nofork, systemd Accept=yes). --service says
                which; without it the local port (513/514) decides. Logs go
@@ -52,6 +60,14 @@ AUTHORISATION
   --no-reserved-port-check. The client only ever sees a short refusal; the
   reason (which file and line allowed or denied) goes to the log.
 
+  krx connections are authenticated by Kerberos (keytab -K, else
+  KRB5_KTNAME, else /etc/krb5.keytab; replay cache --rcache; --clock-skew)
+  and authorised by the server user's ~/.k5login (or <--k5login-dir>/<user>),
+  read as that user; without one, a principal of krb5.conf's default realm
+  maps to the local user of the same name. A refused peer sees only
+  "rlogind: Permission denied."; the log says why. Forwarded credentials are
+  stored in a ccache owned by the user (KRB5CCNAME), removed at the end.
+
 SESSIONS
   login: the user's login shell (argv[0] "-sh" style) on a pty in packet
   mode, as the user, with TERM from the client, HOME, SHELL, USER, LOGNAME
@@ -66,7 +82,8 @@ SESSIONS
 
 LOGGING
   One line per connection on stderr: service, peer, client and server user,
-  decision (accepted, refused, failed) and reason. -D adds debug lines
+  decision (accepted, refused, failed) and reason; for krx connections the
+  authenticated principal too. -D adds debug lines
   (commands and terminal types, session ends, signals).
 
 SIGNALS
@@ -77,6 +94,7 @@ SIGNALS
 EXAMPLES
   rlogind --rhosts
   rlogind --rhosts --login-addr 127.0.0.1:2513 --shell-addr off -D
+  rlogind --login-addr off --shell-addr off -K /etc/krb5.keytab
   inetd.conf:  login stream tcp nowait root /usr/sbin/rlogind rlogind -i --rhosts --service login`
 
 // rlogindFlags are rlogind's options.
@@ -91,6 +109,14 @@ type rlogindFlags struct {
 	handshakeTimeout     time.Duration
 	hangupGrace          time.Duration
 	debug                bool
+	ekloginAddr          string
+	kshellAddr           string
+	keytab               string
+	rcache               string
+	clockSkew            time.Duration
+	k5loginDir           string
+	// krxExplicit: a krx option was given, so a missing keytab is an error.
+	krxExplicit bool
 }
 
 // NewRlogind returns the rlogind daemon command.
@@ -111,9 +137,18 @@ func NewRlogind() *cobra.Command {
 	f.DurationVar(&o.handshakeTimeout, "handshake-timeout", server.DefaultHandshakeTimeout, "time allowed for the whole handshake")
 	f.DurationVar(&o.hangupGrace, "hangup-grace", server.DefaultHangupGrace, "time a hung-up session has to exit before SIGKILL")
 	f.BoolVarP(&o.debug, "debug", "D", false, "log debug lines too")
+	f.StringVar(&o.ekloginAddr, "eklogin-addr", fmt.Sprintf(":%d", klogind.EkloginPort), "serve krx login (rlogin -x) on `addr:port` (\"off\": not at all)")
+	f.StringVar(&o.kshellAddr, "kshell-addr", fmt.Sprintf(":%d", klogind.KshellPort), "serve krx shell (rsh -x, rcp -x) on `addr:port` (\"off\": not at all)")
+	f.StringVarP(&o.keytab, "keytab", "K", "", "service keytab `path` (default $KRB5_KTNAME, else "+krbauth.DefaultKeytab+")")
+	f.StringVar(&o.rcache, "rcache", krbauth.DefaultReplayCachePath(), "replay cache `path`")
+	f.DurationVar(&o.clockSkew, "clock-skew", krbauth.DefaultClockSkew, "allowed clock difference with krx clients")
+	f.StringVar(&o.k5loginDir, "k5login-dir", "", "read <`dir`>/<user> instead of ~user/.k5login")
 	c.Args = cobra.NoArgs
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		cmd.SilenceUsage = true
+		for _, n := range []string{"eklogin-addr", "kshell-addr", "keytab", "rcache", "k5login-dir"} {
+			o.krxExplicit = o.krxExplicit || cmd.Flags().Changed(n)
+		}
 		return runRlogind(cmd.Context(), o)
 	}
 	return c
@@ -125,7 +160,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 	}
 	var fallback server.Service
 	if o.service != "" {
-		s, err := server.ParseService(o.service)
+		s, err := parseService(o.service)
 		if err != nil {
 			return err
 		}
@@ -157,6 +192,24 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		Handlers: map[server.Service]server.Handler{server.Login: logind.New(cfg), server.Shell: shelld.New(cfg)},
 		Log:      log,
 	}
+	krxFallback := fallback == klogind.EkloginService || fallback == klogind.KshellService
+	if !o.inetd && !isOn(o.ekloginAddr) && !isOn(o.kshellAddr) {
+		// turned off: no keytab needed
+	} else if kcfg, closeKRX, err := krxConfig(o, cfg); err != nil {
+		if o.krxExplicit || krxFallback {
+			return err
+		}
+		lvl := slog.LevelWarn
+		if o.inetd {
+			lvl = slog.LevelDebug // most likely a plain connection
+		}
+		log.Log(context.Background(), lvl, "krx services (eklogin, kshell) off", "err", err)
+		o.ekloginAddr, o.kshellAddr = "off", "off"
+	} else {
+		defer closeKRX()
+		srv.Handlers[klogind.EkloginService] = klogind.New(kcfg)
+		srv.Handlers[klogind.KshellService] = kshelld.New(kcfg)
+	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
 	defer stop()
 
@@ -169,11 +222,15 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		if svc == "" {
 			if svc = portService(conn.LocalAddr()); svc == "" {
 				conn.Close()
-				return fmt.Errorf("inetd mode: local port of %v is not 513 or 514; pass --service login|shell", conn.LocalAddr())
+				return fmt.Errorf("inetd mode: local port of %v is not 513, 514, 2105 or 544; pass --service login|shell|eklogin|kshell", conn.LocalAddr())
 			}
 		}
 		if err := server.DetachStdio(); err != nil {
 			log.Warn("detaching stdio from the socket", "err", err)
+		}
+		if srv.Handlers[svc] == nil {
+			conn.Close()
+			return fmt.Errorf("inetd mode: the %s service is off", svc)
 		}
 		srv.Go(ctx, svc, conn)
 		srv.Wait()
@@ -199,8 +256,8 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 	for _, a := range []struct {
 		svc  server.Service
 		addr string
-	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}} {
-		if a.addr == "" || strings.EqualFold(a.addr, "off") {
+	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}, {klogind.EkloginService, o.ekloginAddr}, {klogind.KshellService, o.kshellAddr}} {
+		if !isOn(a.addr) {
 			continue
 		}
 		l, err := server.Listen(ctx, a.svc, a.addr)
@@ -214,9 +271,9 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		ls = append(ls, l)
 	}
 	if len(ls) == 0 {
-		return errors.New("no service to serve: both --login-addr and --shell-addr are off")
+		return errors.New("no service to serve: --login-addr, --shell-addr, --eklogin-addr and --kshell-addr are all off")
 	}
-	if !o.rhosts {
+	if !o.rhosts && (isOn(o.loginAddr) || isOn(o.shellAddr)) {
 		log.Warn("--rhosts not given: every plain connection will be refused")
 	}
 	return srv.Serve(ctx, ls...)
@@ -230,6 +287,10 @@ func portService(a net.Addr) server.Service {
 			return server.Login
 		case server.ShellPort:
 			return server.Shell
+		case klogind.EkloginPort:
+			return klogind.EkloginService
+		case klogind.KshellPort:
+			return klogind.KshellService
 		}
 	}
 	return ""
@@ -239,4 +300,45 @@ func portService(a net.Addr) server.Service {
 func stderrIsSocket() bool {
 	st, err := os.Stderr.Stat()
 	return err == nil && st.Mode()&os.ModeSocket != 0
+}
+
+// isOn reports whether a listen address turns its service on.
+func isOn(addr string) bool { return addr != "" && !strings.EqualFold(addr, "off") }
+
+// parseService accepts the krx services' names besides the plain ones.
+func parseService(s string) (server.Service, error) {
+	switch s {
+	case "eklogin", "krx-login":
+		return klogind.EkloginService, nil
+	case "kshell", "krx-shell":
+		return klogind.KshellService, nil
+	}
+	svc, err := server.ParseService(s)
+	if err != nil {
+		return "", fmt.Errorf("%w (or eklogin, kshell)", err)
+	}
+	return svc, nil
+}
+
+// krxConfig loads the keytab and opens the replay cache for the krx
+// services; the default realm for .k5login-less mapping comes from
+// krb5.conf when there is one. close releases the replay cache.
+func krxConfig(o rlogindFlags, cfg *server.Config) (*klogind.Config, func(), error) {
+	kt, err := krbauth.LoadKeytab(o.keytab)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := krbauth.OpenReplayCache(o.rcache)
+	if err != nil {
+		return nil, nil, err
+	}
+	authz := krbauth.AuthzConfig{K5loginDirectory: o.k5loginDir}
+	if kc, err := krbauth.LoadKrb5Conf(""); err == nil {
+		authz.DefaultRealm = kc.LibDefaults.DefaultRealm
+	}
+	return &klogind.Config{
+		Server:   cfg,
+		Acceptor: &krbauth.Acceptor{Keytab: kt, RCache: rc, ClockSkew: o.clockSkew, Checksum: krbauth.ChecksumRequire, EchoSubkey: true},
+		Authz:    authz,
+	}, func() { rc.Close() }, nil
 }

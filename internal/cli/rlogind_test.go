@@ -2,15 +2,23 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/krx-suite/krx/internal/klogind/krxdtest"
+	"github.com/krx-suite/krx/internal/krxproto"
+	"github.com/krx-suite/krx/internal/krxsess"
+	"github.com/krx-suite/krx/internal/server/servertest"
 )
 
 // rlogindHelperEnv makes the test binary run rlogind (see
@@ -221,7 +229,8 @@ func TestRlogindInetd(t *testing.T) {
 
 func TestRlogindFlags(t *testing.T) {
 	c := NewRlogind()
-	for _, name := range []string{"login-addr", "shell-addr", "inetd", "service", "rhosts", "hosts-equiv", "no-reserved-port-check", "debug", "handshake-timeout"} {
+	for _, name := range []string{"login-addr", "shell-addr", "inetd", "service", "rhosts", "hosts-equiv", "no-reserved-port-check", "debug", "handshake-timeout",
+		"eklogin-addr", "kshell-addr", "keytab", "rcache", "clock-skew", "k5login-dir"} {
 		if c.Flags().Lookup(name) == nil {
 			t.Errorf("no --%s", name)
 		}
@@ -229,10 +238,78 @@ func TestRlogindFlags(t *testing.T) {
 	if c.Flags().Lookup("login-addr").DefValue != ":513" || c.Flags().Lookup("shell-addr").DefValue != ":514" {
 		t.Error("default addresses are not :513/:514")
 	}
+	if c.Flags().Lookup("eklogin-addr").DefValue != ":2105" || c.Flags().Lookup("kshell-addr").DefValue != ":544" || c.Flags().ShorthandLookup("K") == nil {
+		t.Error("krx defaults are not :2105/:544, or no -K")
+	}
 	c.SetArgs([]string{"--service", "telnet", "-i"})
 	c.SetOut(io.Discard)
 	c.SetErr(io.Discard)
 	if err := c.Execute(); err == nil || !strings.Contains(err.Error(), "telnet") {
 		t.Fatalf("bad --service: %v", err)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	krxdtest.Close()
+	os.Exit(code)
+}
+
+// TestRlogindKRX runs rlogind with only the krx services on, a keytab
+// from a real KDC and a k5login directory, and runs a krx shell command
+// and a krx login through it.
+func TestRlogindKRX(t *testing.T) {
+	r := krxdtest.Get(t)
+	k5dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(k5dir, "root"), []byte(krxdtest.Alice+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ek := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	ks := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	cmd := rlogindCmd(t, "", "--login-addr", "off", "--shell-addr", "off", "--eklogin-addr", ek, "--kshell-addr", ks,
+		"-K", r.R.HostKeytab, "--rcache", filepath.Join(t.TempDir(), "rcache"), "--k5login-dir", k5dir)
+	cmd.Env = append(cmd.Env, "KRB5_CONFIG="+r.R.Krb5Conf)
+	var stderr syncBuf
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLog(t, &stderr, "listening", "service=kshell")
+	waitLog(t, &stderr, "listening", "service=eklogin")
+
+	cs, err := krxsess.Dial(context.Background(), ks, krxsess.ClientConfig{Service: krxproto.Shell,
+		ServerUser: "root", ClientUser: "al", Payload: "echo x$((6*7))", Ticket: r.Ticket(t), Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	cs.CloseWrite()
+	cs.Conn().SetDeadline(time.Now().Add(20 * time.Second))
+	if got, err := io.ReadAll(cs); string(got) != "x42\n" {
+		t.Errorf("shell: %q, %v", got, err)
+	}
+	cs.Close()
+	waitLog(t, &stderr, "service=kshell", "principal="+krxdtest.Alice, "server-user=root", "decision=accepted")
+
+	ls, err := krxsess.Dial(context.Background(), ek, krxsess.ClientConfig{Service: krxproto.Login,
+		ServerUser: "root", ClientUser: "al", Payload: "dumb/9600", Ticket: r.Ticket(t), Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	defer ls.Close()
+	ls.Conn().SetDeadline(time.Now().Add(20 * time.Second))
+	var tty syncBuf
+	done := make(chan error, 1)
+	go func() {
+		_, err := ls.CopyOutput(krxsess.OutputOptions{Terminal: &tty})
+		done <- err
+	}()
+	ls.Input().Write([]byte("echo y$((6*7))z; exit\n"))
+	if err := <-done; err != nil || !strings.Contains(tty.String(), "y42z") {
+		t.Errorf("login: %v; terminal %q", err, tty.String())
+	}
+	waitLog(t, &stderr, "service=eklogin", "principal="+krxdtest.Alice, "decision=accepted")
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, cmd, &stderr)
 }
