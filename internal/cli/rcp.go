@@ -11,31 +11,54 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/krx-suite/krx/compat"
+	"github.com/krx-suite/krx/internal/krxclient"
+	"github.com/krx-suite/krx/internal/krxproto"
 	"github.com/krx-suite/krx/internal/progress"
 	"github.com/krx-suite/krx/internal/rcp"
 )
 
-// ErrNoEncryptedRcp: -x was given, and encrypted rcp is not built yet.
-var ErrNoEncryptedRcp = errors.New("-x: encrypted rcp is not available yet; refusing to copy in the clear (use -X or leave out -x for a plain copy)")
+const rcpLong = `rcp copies files between hosts. A file name is [[user@]host:]path: it is
+remote if a colon comes before any slash; "host:" alone is the remote home
+directory. Copies go local to remote, remote to local, remote to remote (run
+on the first host through its shell service) and local to local. With more
+than one source the target must be a directory.
+
+ENCRYPTION (krx)
+  -x copies over the krx protocol: Kerberos authentication with your
+  tickets (kinit) and the remote "rcp -t"/"rcp -f" run through an
+  encrypted shell session on the kshell port 544 unless -P. -k realm asks
+  for the ticket of host/<host> in realm. Remote-to-remote copies are not
+  supported with -x (they would need the first host to hold tickets):
+  copy through this host in two steps.
+
+  Encryption is the default when you have a Kerberos credentials cache
+  ($KRB5CCNAME, else /tmp/krb5cc_<uid>): rcp then behaves as with -x.
+  Without one, rcp copies with the plain protocol (saying so on a
+  terminal). -X (--no-encrypt) always uses the plain protocol.
+
+  krx never falls back to the clear by itself: with encryption on, a host
+  without a krx service, a legacy Kerberos server (it names the --legacy
+  flag, not implemented yet), missing tickets ("run kinit") or a refusal
+  fail the copy with an error saying so. -X with -x or -k is an error.
+
+The plain protocol needs root (or CAP_NET_BIND_SERVICE): it requires
+reserved source ports (512-1023). krx does not.`
 
 // NewRcp returns the rcp command.
 func NewRcp() *cobra.Command {
 	c := newRoot("rcp [flags] source... target",
 		"remote file copy, plain or Kerberos-authenticated and encrypted",
-		`rcp copies files between hosts. A file name is [[user@]host:]path: it is
-remote if a colon comes before any slash; "host:" alone is the remote home
-directory. Copies go local to remote, remote to local, remote to remote (run
-on the first host through its shell service) and local to local. With more
-than one source the target must be a directory.`)
+		rcpLong)
 	f := c.Flags()
 	f.BoolP("recursive", "r", false, "copy directories recursively")
 	f.BoolP("preserve", "p", false, "preserve modes and times")
 	f.IntP("port", "P", 0, "connect to `port` instead of the shell service's 514")
-	f.BoolP("encrypt", "x", false, "Kerberos authentication and encryption (krx)")
-	f.BoolP("no-encrypt", "X", false, "do not encrypt")
-	f.StringP("realm", "k", "", "ask for tickets in `realm`")
+	f.BoolP("encrypt", "x", false, "Kerberos authentication and encryption (krx; the default when you have tickets)")
+	f.BoolP("no-encrypt", "X", false, "plain protocol, no encryption")
+	f.StringP("realm", "k", "", "ask for the hosts' tickets in `realm` (krx)")
 	// Server mode, run by a remote shell (netkit rcp.c: -t sink, -f
 	// source, -d target must be a directory).
 	f.BoolP("to", "t", false, "server mode: receive files into the target (run by rshd)")
@@ -63,12 +86,15 @@ func runRcp(cmd *cobra.Command, args []string) error {
 		cmd.SilenceUsage = false
 		return errors.New("need a source and a target")
 	}
-	if flag("encrypt") && !flag("no-encrypt") {
-		return ErrNoEncryptedRcp
-	}
 	port, _ := f.GetInt("port")
 	if port < 0 || port > 65535 {
 		return fmt.Errorf("-P %d: not a port", port)
+	}
+	realm, _ := f.GetString("realm")
+	cf := commonFlags{encrypt: flag("encrypt"), noEncrypt: flag("no-encrypt"), realm: realm, port: port}
+	krx, err := cf.useKrx("rcp", cmd.ErrOrStderr())
+	if err != nil {
+		return err
 	}
 	remote, _ := f.GetString("remote-rcp")
 	cl := &rcp.Client{
@@ -78,18 +104,31 @@ func runRcp(cmd *cobra.Command, args []string) error {
 		RemoteRcp: remote,
 		Umask:     rcp.ProcessUmask(),
 	}
+	if krx {
+		cl.Transport = rcpTransport(cf)
+	}
 	if bar := progress.New(os.Stderr); bar != nil {
 		cl.Progress = bar
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cl.Copy(ctx, args[:len(args)-1], args[len(args)-1])
+	err = cl.Copy(ctx, args[:len(args)-1], args[len(args)-1])
 	var fl *rcp.Failures
 	if errors.As(err, &fl) {
 		// Each message was printed, as netkit does; only the status is left.
 		return &ExitError{Code: 1}
 	}
 	return err
+}
+
+// rcpTransport runs the remote rcp over a krx shell session (rcp -x),
+// without a stderr channel, as plain rcp does.
+func rcpTransport(cf commonFlags) func(ctx context.Context, host, user, command string) (io.ReadWriteCloser, error) {
+	return func(ctx context.Context, host, user, command string) (io.ReadWriteCloser, error) {
+		o := cf.krxOptions(host)
+		o.ServerUser = user
+		return krxclient.Dial(ctx, o, krxproto.Shell, command, false)
+	}
 }
 
 // rcpServer is "rcp [-r] [-p] [-d] -t target" / "-f path…", run by a
@@ -144,14 +183,27 @@ func rcpFlags(c compat.RcpCommand) []string {
 }
 
 // serverStreams returns stdin and stdout, as net.Conns when they are
-// sockets (so bodies move with sendfile/splice-friendly calls).
+// sockets (so bodies move with sendfile/splice-friendly calls). Only a
+// socket is given to net.FileConn: it sets O_NONBLOCK on the shared file
+// description before it checks, which would leave a pipe from a krx
+// daemon's relay non-blocking under os.Stdin (reads fail with EAGAIN).
 func serverStreams() (r io.Reader, w io.Writer) {
 	r, w = os.Stdin, os.Stdout
-	if c, err := net.FileConn(os.Stdin); err == nil {
-		r = c
+	if isSocket(os.Stdin) {
+		if c, err := net.FileConn(os.Stdin); err == nil {
+			r = c
+		}
 	}
-	if c, err := net.FileConn(os.Stdout); err == nil {
-		w = c
+	if isSocket(os.Stdout) {
+		if c, err := net.FileConn(os.Stdout); err == nil {
+			w = c
+		}
 	}
 	return r, w
+}
+
+// isSocket reports whether f is a socket.
+func isSocket(f *os.File) bool {
+	var st unix.Stat_t
+	return unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK
 }

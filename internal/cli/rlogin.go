@@ -2,16 +2,17 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/krx-suite/krx/internal/krxclient"
 	"github.com/krx-suite/krx/internal/rlogin"
 )
 
 const rloginLong = `rlogin connects your terminal to host over the plain BSD login
-protocol (RFC 1282, TCP 513), as netkit rlogin does.
+protocol (RFC 1282, TCP 513), as netkit rlogin does, or over the
+Kerberos-authenticated, encrypted krx protocol (see ENCRYPTION).
 
 The terminal is in raw mode during the session and is restored on every
 way out (end of session, ~., errors, SIGTERM, SIGHUP, SIGQUIT, a crash).
@@ -33,14 +34,30 @@ LIMITS OF THE PLAIN PROTOCOL
   older one loses its mark and arrives as an ordinary byte: it cannot be
   told from data and is painted on the screen. krx keeps every byte in
   order (SO_OOBINLINE), so nothing else is lost; the encrypted krx
-  protocol (-x, not available yet) does not have this weakness.
+  protocol (-x) does not have this weakness: its control commands are
+  in-band and every one is found however many are sent.
 
-ENCRYPTION
-  -x (Kerberos authentication and encryption) and -k, -f, -F are not
-  available yet: rlogin refuses them rather than log in in the clear.
+ENCRYPTION (krx)
+  -x logs in over the krx protocol (docs/protocol.md): Kerberos
+  authentication with your tickets (kinit) and every byte encrypted, on
+  the eklogin port 2105 unless -p. Escapes, flush, flow control and window
+  sizes work as above. -k realm asks for the ticket of host/<host> in
+  realm; -f forwards your TGT to the remote host, -F forwards one that may
+  be forwarded again.
 
-Root (or CAP_NET_BIND_SERVICE) is needed: the protocol requires a
-reserved source port (512-1023).`
+  Encryption is the default when you have a Kerberos credentials cache
+  ($KRB5CCNAME, else /tmp/krb5cc_<uid>): rlogin then behaves as with -x.
+  Without one, rlogin uses the plain protocol (saying so on a terminal).
+  -X (--no-encrypt) always uses the plain protocol.
+
+  krx never falls back to the clear by itself: with encryption on, a host
+  without a krx service, a legacy Kerberos server (it names the --legacy
+  flag, not implemented yet), missing or expired tickets ("run kinit") or
+  a refusal end rlogin with an error saying so. -X with -x, -k, -f or -F
+  is an error.
+
+The plain protocol needs root (or CAP_NET_BIND_SERVICE): it requires a
+reserved source port (512-1023). krx does not.`
 
 // rloginFlags are rlogin's options.
 type rloginFlags struct {
@@ -64,11 +81,7 @@ func NewRlogin() *cobra.Command {
 	f.BoolVarP(&o.noEscape, "no-escape", "E", false, "no escape character")
 	f.BoolVarP(&o.eightBit, "eight-bit", "8", false, "pass 8-bit data; ^S/^Q are never handled locally")
 	f.IntVarP(&o.port, "port", "p", 0, "connect to `port` instead of the login service's 513")
-	f.BoolVarP(&o.encrypt, "encrypt", "x", false, "Kerberos authentication and encryption (not available yet)")
-	f.BoolVarP(&o.noEncrypt, "no-encrypt", "X", false, "plain protocol, no encryption")
-	f.StringVarP(&o.realm, "realm", "k", "", "ask for tickets in `realm` (Kerberos; not available yet)")
-	f.BoolVarP(&o.forwardable, "forwardable", "F", false, "forward a TGT that stays forwardable (Kerberos; not available yet)")
-	f.BoolVarP(&o.forward, "forward", "f", false, "forward the TGT to the remote host (Kerberos; not available yet)")
+	kerberosFlags(f, &o.commonFlags)
 	f.BoolVar(&o.ignoreFlush, "debug-ignore-flush", false, "diagnostic: ignore the server's flush requests")
 	_ = f.MarkHidden("debug-ignore-flush")
 	f.BoolVar(&o.stats, "debug-stats", false, "diagnostic: report urgent control bytes at exit")
@@ -83,17 +96,33 @@ func NewRlogin() *cobra.Command {
 	c.Args = cobra.ExactArgs(1)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		cmd.SilenceUsage = true
-		if k := o.kerberosRequested(); k != "" {
-			return fmt.Errorf("%s: %w", k, errNoKerberos)
-		}
 		return runRlogin(cmd, o, args[0])
 	}
 	return c
 }
 
-// runRlogin runs a plain rlogin session; rsh without a command comes here
-// too.
+// runRlogin runs an rlogin session, krx or plain (commonFlags.useKrx);
+// rsh without a command comes here too.
 func runRlogin(cmd *cobra.Command, o rloginFlags, host string) error {
+	krx, err := o.useKrx("rlogin", cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	var esc byte
+	if !o.noEscape {
+		if esc, err = rlogin.ParseEscape(o.escape); err != nil {
+			return err
+		}
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if krx {
+		return krxclient.RunLogin(ctx, krxclient.LoginConfig{Options: o.krxOptions(host),
+			EightBit: o.eightBit, Escape: esc, NoEscape: o.noEscape,
+			In: os.Stdin, Out: os.Stdout, Messages: os.Stderr})
+	}
 	addr, err := hostPort(host, o.port, loginPort)
 	if err != nil {
 		return err
@@ -108,15 +137,7 @@ func runRlogin(cmd *cobra.Command, o rloginFlags, host string) error {
 		In:          os.Stdin,
 		Out:         os.Stdout,
 		Messages:    os.Stderr,
-	}
-	if !o.noEscape {
-		if cfg.Escape, err = rlogin.ParseEscape(o.escape); err != nil {
-			return err
-		}
-	}
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
+		Escape:      esc,
 	}
 	return refusal(cmd.ErrOrStderr(), rlogin.Run(ctx, cfg))
 }

@@ -10,7 +10,10 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
+	"github.com/krx-suite/krx/internal/krxclient"
 	"github.com/krx-suite/krx/internal/rcmd"
 	"github.com/krx-suite/krx/internal/rshc"
 )
@@ -46,24 +49,34 @@ EXIT STATUS
   is printed as sent), the second connection could not be set up
   ("protocol failure in circuit setup"), or a connection broke.
 
-ENCRYPTION
-  -x (Kerberos authentication and encryption) and the Kerberos options
-  -k, -f, -F are not available yet: rsh refuses them rather than run a
-  session in the clear. -X asks for the plain protocol explicitly.
+ENCRYPTION (krx)
+  -x runs the command over the krx protocol (docs/protocol.md): Kerberos
+  authentication with your tickets (kinit) and every byte of input, output
+  and error output encrypted, on the kshell port 544 unless -p. Error
+  output keeps its own (encrypted) channel and ^C, ^\ and SIGTERM are
+  forwarded encrypted. -k realm asks for the ticket of host/<host> in
+  realm; -f forwards your TGT to the remote host, -F forwards one that
+  may be forwarded again.
 
-Root (or CAP_NET_BIND_SERVICE) is needed: the protocol requires reserved
-source ports (512-1023).`
+  Encryption is the default when you have a Kerberos credentials cache
+  ($KRB5CCNAME, else /tmp/krb5cc_<uid>): rsh then behaves as with -x.
+  Without one, rsh uses the plain protocol (saying so on a terminal). -X
+  (--no-encrypt) always uses the plain protocol.
+
+  krx never falls back to the clear by itself: with encryption on, a host
+  without a krx service, a legacy Kerberos server (it names the --legacy
+  flag, not implemented yet), missing or expired tickets ("run kinit") or
+  a refusal end rsh with an error saying so. -X with -x, -k, -f or -F is
+  an error.
+
+The plain protocol needs root (or CAP_NET_BIND_SERVICE): it requires
+reserved source ports (512-1023). krx does not.`
 
 // shellPort and loginPort are the services' standard ports (/etc/services).
 const (
 	shellPort = 514
 	loginPort = 513
 )
-
-// errNoKerberos is what -x and the Kerberos options say until the
-// Kerberos issue lands: never a silent cleartext session.
-var errNoKerberos = errors.New("Kerberos authentication and encryption (-x) are not available in this krx yet; " +
-	"refusing to run a session in the clear instead. Use -X (or leave out -x) for a plain, unencrypted session")
 
 // exit ends the process; a variable so that tests can intercept it.
 var exit = os.Exit
@@ -78,10 +91,13 @@ type commonFlags struct {
 	ignoredK, ignoredD, ignoredL8 bool
 }
 
-// kerberosRequested reports the first Kerberos option given, if any.
+// ErrPlainAndKerberos: -X together with an option that needs krx.
+var ErrPlainAndKerberos = errors.New("-X (plain protocol) cannot be combined with -x, -k, -f or -F")
+
+// kerberosRequested reports the first option given that needs krx, if any.
 func (o *commonFlags) kerberosRequested() string {
 	switch {
-	case o.encrypt && !o.noEncrypt:
+	case o.encrypt:
 		return "-x"
 	case o.realm != "":
 		return "-k"
@@ -91,6 +107,39 @@ func (o *commonFlags) kerberosRequested() string {
 		return "-F"
 	}
 	return ""
+}
+
+// useKrx decides between krx and the plain protocol: -X plain; -x, -k,
+// -f, -F krx; otherwise krx if a Kerberos credentials cache exists, else
+// plain, with a one-line notice when stderr is a terminal.
+func (o *commonFlags) useKrx(prog string, stderr io.Writer) (bool, error) {
+	k := o.kerberosRequested()
+	switch {
+	case o.noEncrypt && k != "":
+		return false, fmt.Errorf("%s: %w", k, ErrPlainAndKerberos)
+	case o.noEncrypt:
+		return false, nil
+	case k != "":
+		return true, nil
+	case krxclient.HaveCCache(""):
+		return true, nil
+	}
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		fmt.Fprintf(stderr, "%s: no Kerberos tickets (run kinit for an encrypted session); using the plain, unencrypted protocol\n", prog)
+	}
+	return false, nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// krxOptions turns the flags into krxclient's options.
+func (o *commonFlags) krxOptions(host string) krxclient.Options {
+	return krxclient.Options{Host: host, Port: o.port, Realm: o.realm, Forward: o.forward,
+		Forwardable: o.forwardable, ServerUser: o.user}
 }
 
 // NewRsh returns the rsh command.
@@ -104,11 +153,7 @@ func NewRsh() *cobra.Command {
 	f.StringVarP(&o.user, "user", "l", "", "run as `user` on the remote host")
 	f.BoolVarP(&nullStdin, "null-stdin", "n", false, "read stdin from /dev/null")
 	f.IntVarP(&o.port, "port", "p", 0, "connect to `port` instead of the service's default (shell 514; login 513 without a command)")
-	f.BoolVarP(&o.encrypt, "encrypt", "x", false, "Kerberos authentication and encryption (not available yet)")
-	f.BoolVarP(&o.noEncrypt, "no-encrypt", "X", false, "plain protocol, no encryption")
-	f.StringVarP(&o.realm, "realm", "k", "", "ask for tickets in `realm` (Kerberos; not available yet)")
-	f.BoolVarP(&o.forwardable, "forwardable", "F", false, "forward a TGT that stays forwardable (Kerberos; not available yet)")
-	f.BoolVarP(&o.forward, "forward", "f", false, "forward the TGT to the remote host (Kerberos; not available yet)")
+	kerberosFlags(f, &o)
 	// netkit rsh options accepted and ignored, so scripts keep working.
 	f.BoolVarP(&o.ignoredK, "netkit-K", "K", false, "netkit: no Kerberos (ignored)")
 	f.BoolVarP(&o.ignoredD, "netkit-d", "d", false, "netkit: socket debugging (ignored)")
@@ -127,9 +172,6 @@ func NewRsh() *cobra.Command {
 			return err
 		}
 		command := cmd.Flags().Args()
-		if k := o.kerberosRequested(); k != "" {
-			return fmt.Errorf("%s: %w", k, errNoKerberos)
-		}
 		if len(command) == 0 {
 			// netkit rsh execs rlogin with the same arguments.
 			return runRlogin(cmd, rloginFlags{commonFlags: o, escape: "~"}, host)
@@ -153,7 +195,32 @@ func hostPort(host string, port, def int) (string, error) {
 	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }
 
+// kerberosFlags adds -x, -X, -k, -f and -F.
+func kerberosFlags(f *pflag.FlagSet, o *commonFlags) {
+	f.BoolVarP(&o.encrypt, "encrypt", "x", false, "Kerberos authentication and encryption (krx; the default when you have tickets)")
+	f.BoolVarP(&o.noEncrypt, "no-encrypt", "X", false, "plain protocol, no encryption")
+	f.StringVarP(&o.realm, "realm", "k", "", "ask for the host's ticket in `realm` (krx)")
+	f.BoolVarP(&o.forwardable, "forwardable", "F", false, "forward a TGT that stays forwardable (krx)")
+	f.BoolVarP(&o.forward, "forward", "f", false, "forward the TGT to the remote host (krx)")
+}
+
 func runRsh(cmd *cobra.Command, o commonFlags, host, command string, nullStdin bool) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	krx, err := o.useKrx(cmd.Name(), cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	if krx {
+		cfg := krxclient.ShellConfig{Options: o.krxOptions(host), Command: command,
+			Stdout: os.Stdout, Stderr: os.Stderr, ForwardSignals: true}
+		if !nullStdin {
+			cfg.Stdin = os.Stdin
+		}
+		return krxclient.RunShell(ctx, cfg)
+	}
 	addr, err := hostPort(host, o.port, shellPort)
 	if err != nil {
 		return err
@@ -168,10 +235,6 @@ func runRsh(cmd *cobra.Command, o commonFlags, host, command string, nullStdin b
 	}
 	if !nullStdin {
 		cfg.Stdin = os.Stdin
-	}
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	err = rshc.Run(ctx, cfg)
 	return refusal(cmd.ErrOrStderr(), err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +26,8 @@ func handshakeServer(t *testing.T) (port string, got <-chan compat.Handshake) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: rsh connects from reserved ports (512-1023)")
 	}
+	// Plain by default: no credentials cache, whatever the machine has.
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "no-ccache"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -87,20 +90,55 @@ func TestRshOptionsAroundHost(t *testing.T) {
 	}
 }
 
-// TestRshRefusesKerberos: -x and the Kerberos options never fall back to
-// a cleartext session.
-func TestRshRefusesKerberos(t *testing.T) {
-	for _, args := range [][]string{{"-x", "host", "true"}, {"host", "-k", "R", "true"}, {"-f", "host"}, {"-F", "host", "x"}} {
-		cmd := NewRsh()
-		cmd.SetArgs(args)
-		if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "not available") {
-			t.Fatalf("rsh %v: %v", args, err)
+// TestEncryptionChoice: -X is plain, -x/-k/-f/-F are krx, -X with one of
+// them is an error, and without either krx is the default exactly when a
+// credentials cache exists (silently plain otherwise when stderr is not a
+// terminal).
+func TestEncryptionChoice(t *testing.T) {
+	dir := t.TempDir()
+	cc := filepath.Join(dir, "ccache")
+	if err := os.WriteFile(cc, []byte{5, 4}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		o       commonFlags
+		ccache  string
+		krx     bool
+		wantErr bool
+	}{
+		{commonFlags{noEncrypt: true}, cc, false, false},
+		{commonFlags{encrypt: true}, "FILE:" + filepath.Join(dir, "none"), true, false},
+		{commonFlags{realm: "R"}, "", true, false},
+		{commonFlags{forward: true}, "", true, false},
+		{commonFlags{forwardable: true}, "", true, false},
+		{commonFlags{noEncrypt: true, encrypt: true}, cc, false, true},
+		{commonFlags{noEncrypt: true, forward: true}, cc, false, true},
+		{commonFlags{}, "FILE:" + cc, true, false},
+		{commonFlags{}, filepath.Join(dir, "none"), false, false},
+	} {
+		t.Setenv("KRB5CCNAME", tc.ccache)
+		var msg bytes.Buffer
+		krx, err := tc.o.useKrx("rsh", &msg)
+		if krx != tc.krx || (err != nil) != tc.wantErr {
+			t.Errorf("%+v with ccache %q: krx %v err %v", tc.o, tc.ccache, krx, err)
+		}
+		if err != nil && !errors.Is(err, ErrPlainAndKerberos) {
+			t.Errorf("%+v: %v, want ErrPlainAndKerberos", tc.o, err)
+		}
+		if msg.Len() != 0 {
+			t.Errorf("%+v: notice %q on a non-terminal", tc.o, msg.String())
 		}
 	}
-	r := NewRlogin()
-	r.SetArgs([]string{"-x", "host"})
-	if err := r.Execute(); err == nil || !strings.Contains(err.Error(), "not available") {
-		t.Fatalf("rlogin -x: %v", err)
+	// The command line: -X with -x is refused before anything is dialled.
+	cmd := NewRsh()
+	cmd.SetArgs([]string{"-X", "-x", "host", "true"})
+	if err := cmd.Execute(); !errors.Is(err, ErrPlainAndKerberos) {
+		t.Fatalf("rsh -X -x: %v", err)
+	}
+	r := NewRcp()
+	r.SetArgs([]string{"-X", "-k", "R", "a", "host:b"})
+	if err := r.Execute(); !errors.Is(err, ErrPlainAndKerberos) {
+		t.Fatalf("rcp -X -k: %v", err)
 	}
 }
 
@@ -124,6 +162,7 @@ func TestRshBinary(t *testing.T) {
 	rshdtest.AuthorizeRoot(t)
 	_, port, _ := net.SplitHostPort(addr)
 	bin := buildRsh(t)
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "no-ccache")) // plain by default
 
 	mark := fmt.Sprintf("sleep %d.%03d", 200+os.Getpid()%100, time.Now().UnixNano()%1000)
 	cmd := exec.Command(bin, "-p", port, "127.0.0.1", mark+"; echo survived")
