@@ -26,6 +26,9 @@ const RelayBufSize = 64 << 10
 // socket does not reset the connection and lose the output.
 const closeDrain = 2 * time.Second
 
+// shutdownDrain replaces closeDrain when the daemon shuts down.
+const shutdownDrain = 100 * time.Millisecond
+
 // job is one running command and its relays.
 type job struct {
 	ks   *krxsess.ServerSession
@@ -136,7 +139,11 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 	}
 	// Output is over: read what the client still sends until it closes
 	// (bounded), so the close does not reset the connection.
-	j.ks.Conn.SetReadDeadline(time.Now().Add(closeDrain))
+	drain := closeDrain
+	if ctx.Err() != nil {
+		drain = shutdownDrain // the daemon is going away: do not wait for clients
+	}
+	j.ks.Conn.SetReadDeadline(time.Now().Add(drain))
 	<-inDone
 	j.ks.Close()
 	if j.errc != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -200,5 +201,60 @@ func BenchmarkShellOut(b *testing.B) {
 			b.Fatalf("got %d bytes", n)
 		}
 		cs.Close()
+	}
+}
+
+// TestShellForwardedCreds forwards alice's TGT: the command finds it in
+// KRB5CCNAME (a file owned by the user), and it is gone after the session.
+func TestShellForwardedCreds(t *testing.T) {
+	if _, err := exec.LookPath("klist"); err != nil {
+		t.Skip("klist (krb5-user) not installed")
+	}
+	r := krxdtest.Get(t)
+	logs := &servertest.Logs{}
+	cfg := r.Config(t, logs, krxdtest.Alice)
+	addr := servertest.Start(t, klogind.KshellService, kshelld.New(cfg), "127.0.0.1:0")
+	cs, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Shell,
+		ServerUser: "root", ClientUser: "al", Payload: "echo cc=$KRB5CCNAME; klist", Ticket: r.Ticket(t),
+		Forward: &krbauth.ForwardOptions{Krb5Conf: r.R.Krb5Conf, CCache: r.Cl.CCachePath()}, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	cs.CloseWrite()
+	got := string(wait(t, readAll(cs), "stdout"))
+	if !strings.Contains(got, "cc=FILE:"+cfg.CCacheDir+"/krb5cc_0_") || !strings.Contains(got, "Default principal: "+krxdtest.Alice) ||
+		!strings.Contains(got, "krbtgt/KRX.TEST@KRX.TEST") {
+		t.Fatalf("command output:\n%s", got)
+	}
+	logs.WaitFor(t, 10*time.Second, "command ended")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ents, _ := os.ReadDir(cfg.CCacheDir)
+		if len(ents) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ccache left behind: %v", ents)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestShellShutdown: stopping the daemon hangs a running command up and
+// the client sees the end of its output.
+func TestShellShutdown(t *testing.T) {
+	r := krxdtest.Get(t)
+	logs := &servertest.Logs{}
+	addr, stop := servertest.StartStoppable(t, klogind.KshellService, kshelld.New(r.Config(t, logs, krxdtest.Alice)), "127.0.0.1:0")
+	cs, _ := dial(t, r, addr, "echo ready; sleep 30; echo survived", false)
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(cs, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("got %q, %v", buf, err)
+	}
+	out := readAll(cs)
+	stop()
+	if got := string(wait(t, out, "stdout after shutdown")); strings.Contains(got, "survived") {
+		t.Errorf("the command survived the shutdown: %q", got)
 	}
 }
