@@ -67,6 +67,8 @@ type client struct {
 	cs      *krxsess.ClientSession
 	tty     term
 	flushes atomic.Int64
+	noStop  atomic.Int64
+	doStop  atomic.Int64
 	done    chan error
 }
 
@@ -84,6 +86,12 @@ func dialLogin(t *testing.T, r *krxdtest.Realm, addr string, ws compat.WindowSiz
 		_, err := cs.CopyOutput(krxsess.OutputOptions{Terminal: &c.tty, OnCommand: func(cmd krxproto.Command) error {
 			if cmd.Control.FlushWrite() {
 				c.flushes.Add(1)
+			}
+			if cmd.Control.NoStop() {
+				c.noStop.Add(1)
+			}
+			if cmd.Control&compat.CtlDoStop != 0 {
+				c.doStop.Add(1)
 			}
 			if cmd.Control.Window() {
 				return cs.SendWindow(ws)
@@ -126,6 +134,22 @@ func TestLoginSession(t *testing.T) {
 	c.typ(t, "stty size; echo TERM=$TERM\n")
 	off = c.tty.waitFor(t, off, "33 111")
 	off = c.tty.waitFor(t, off, "TERM=xterm")
+
+	// A window change mid-session reaches the pty.
+	if err := c.cs.SendWindow(compat.WindowSize{Rows: 50, Cols: 132}); err != nil {
+		t.Fatal(err)
+	}
+	c.typ(t, "stty size\n")
+	off = c.tty.waitFor(t, off, "50 132")
+
+	// ^S/^Q handling off and on again: NOSTOP then DOSTOP commands.
+	c.typ(t, "stty -ixon; echo m$((0+1))\n")
+	off = c.tty.waitFor(t, off, "m1")
+	c.typ(t, "stty ixon; echo m$((1+1))\n")
+	off = c.tty.waitFor(t, off, "m2")
+	if c.noStop.Load() == 0 || c.doStop.Load() == 0 {
+		t.Errorf("no-stop commands %d, do-stop commands %d; want both", c.noStop.Load(), c.doStop.Load())
+	}
 
 	// A flood, then ^C: the tty flushes its output, a flush command
 	// arrives, and the session goes on.
