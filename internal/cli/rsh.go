@@ -20,7 +20,8 @@ import (
 
 const rshLong = `rsh runs command on host with its standard input, output and error
 connected to rsh's, over the plain BSD shell protocol (TCP 514), as netkit
-rsh does. With no command it runs rlogin to host instead (same user and
+rsh does, or over the Kerberos-authenticated, encrypted krx protocol (see
+ENCRYPTION). With no command it runs rlogin to host instead (same user and
 port options).
 
 OPTIONS AND OPERANDS

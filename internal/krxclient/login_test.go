@@ -62,6 +62,9 @@ func TestRloginX(t *testing.T) {
 	t.Run("rlogin", func(t *testing.T) {
 		loginOnPty(t, r, srv, []string{"rlogin", "-x", "-p", srv.port(), "localhost"}, "~.", "rlogin: closed connection.")
 	})
+	t.Run("rlogin-8", func(t *testing.T) {
+		loginOnPty(t, r, srv, []string{"rlogin", "-8", "-x", "-p", srv.port(), "localhost"}, "~.", "rlogin: closed connection.")
+	})
 	t.Run("rsh", func(t *testing.T) {
 		loginOnPty(t, r, srv, []string{"rsh", "-x", "-p", srv.port(), "localhost"}, "exit\r", "rlogin: connection closed.")
 	})
@@ -109,6 +112,26 @@ func loginOnPty(t *testing.T, r *krbtest.Realm, srv *server, args []string, end,
 	}
 	if raw.Lflag&(unix.ICANON|unix.ECHO) != 0 {
 		t.Errorf("terminal not raw during the session: lflag %#x", raw.Lflag)
+	}
+	// The server sent NOSTOP first: ^S/^Q are not handled locally.
+	if before.Iflag&unix.IXON == 0 {
+		t.Fatal("the test pty starts without IXON")
+	}
+	if raw.Iflag&unix.IXON != 0 {
+		t.Errorf("IXON still on after the server's NOSTOP")
+	}
+	ptmx.Write([]byte("echo KRX''DOSTOP\r"))
+	at = scr.waitFor(t, at, "KRXDOSTOP")
+	// Output after DOSTOP on the screen: the client has acted on it.
+	ptmx.Write([]byte("echo sy''nc1\r"))
+	at = scr.waitFor(t, at, "sync1")
+	at = scr.waitFor(t, at, "krx$ ")
+	ixon := func() bool {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		return err == nil && tio.Iflag&unix.IXON != 0
+	}
+	if eightBit := args[1] == "-8"; ixon() == eightBit {
+		t.Errorf("after DOSTOP (-8 %v): IXON %v", eightBit, ixon())
 	}
 	ptmx.Write([]byte("echo hel''lo krx\r"))
 	at = scr.waitFor(t, at, "hello krx")

@@ -2,6 +2,7 @@ package krxclient
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -253,7 +254,11 @@ func (s *server) login(ss *krxsess.ServerSession) error {
 		return err
 	}
 	defer ptmx.Close()
+	// Window sizes wanted, and ^S/^Q to the remote side ("raw" NOSTOP).
 	if err := ss.SendControl(compat.CtlWindow); err != nil {
+		return err
+	}
+	if err := ss.SendControl(compat.CtlNoStop); err != nil {
 		return err
 	}
 	go func() {
@@ -263,7 +268,24 @@ func (s *server) login(ss *krxsess.ServerSession) error {
 		io.Copy(ptmx, bufio.NewReader(in))
 		cmd.Process.Signal(syscall.SIGHUP)
 	}()
-	io.Copy(ss.Output(), ptmx)
+	// The output "KRXDOSTOP" is followed by DOSTOP ("cooked": handle
+	// ^S/^Q locally again), so a test can switch it with a command.
+	buf := make([]byte, 4096)
+	out := ss.Output()
+	for {
+		n, err := ptmx.Read(buf)
+		if n > 0 {
+			if _, werr := out.Write(buf[:n]); werr != nil {
+				break
+			}
+			if bytes.Contains(buf[:n], []byte("KRXDOSTOP")) {
+				ss.SendControl(compat.CtlDoStop)
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	cmd.Wait()
 	return nil
 }
