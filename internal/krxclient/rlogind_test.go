@@ -1,0 +1,173 @@
+package krxclient
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/krx-suite/krx/internal/krbtest"
+)
+
+// rlogind is krx's own daemon, built and started with only its krx
+// services on loopback, authorising alice for root by a .k5login.
+type rlogind struct {
+	login, shell string // ports
+	log          bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func startRlogind(t *testing.T, r *krbtest.Realm) *rlogind {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rlogind")
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin,
+		"github.com/krx-suite/krx/cmd/rlogind").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build rlogind: %v\n%s", err, out)
+	}
+	k5 := filepath.Join(dir, "k5login")
+	if err := os.MkdirAll(k5, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(k5, "root"), []byte("alice@"+r.Name+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &rlogind{login: freePort(t), shell: freePort(t)}
+	cmd := exec.Command(bin, "--login-addr", "off", "--shell-addr", "off",
+		"--eklogin-addr", "127.0.0.1:"+d.login, "--kshell-addr", "127.0.0.1:"+d.shell,
+		"-K", r.HostKeytab, "--rcache", filepath.Join(dir, "rcache"), "--k5login-dir", k5)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+r.Krb5Conf)
+	cmd.Stdout, cmd.Stderr = &d.log, &d.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("rlogind log:\n%s", d.log.String())
+		}
+	})
+	for _, p := range []string{d.login, d.shell} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			c, err := net.Dial("tcp", "127.0.0.1:"+p)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("rlogind does not listen on %s: %v", p, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return d
+}
+
+// TestAgainstRlogind: rsh -x, rcp -x and rlogin -x against krx's rlogind
+// (kshell and eklogin), authorised by .k5login.
+func TestAgainstRlogind(t *testing.T) {
+	needRoot(t)
+	r := realm(t)
+	d := startRlogind(t, r)
+	bins := programs(t)
+
+	in := randomBytes(t, 2<<20)
+	out, serr, err := run(t, r, in, "rsh", "-x", "-p", d.shell, "-l", "root", "localhost", "cat; echo to-stderr >&2")
+	if err != nil || !bytes.Equal(out, in) || string(serr) != "to-stderr\n" {
+		t.Errorf("rsh -x via rlogind: %v; stdout %d bytes equal %v; stderr %q", err, len(out), bytes.Equal(out, in), serr)
+	}
+
+	dir := t.TempDir()
+	data := randomBytes(t, 4<<20+7)
+	src, remote, back := filepath.Join(dir, "src"), filepath.Join(dir, "remote"), filepath.Join(dir, "back")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rr := "--remote-rcp=" + filepath.Join(bins, "rcp")
+	if _, serr, err := run(t, r, nil, "rcp", "-x", rr, "-P", d.shell, src, "root@localhost:"+remote); err != nil {
+		t.Errorf("rcp -x to rlogind: %v; %s", err, serr)
+	} else if got, _ := os.ReadFile(remote); !bytes.Equal(got, data) {
+		t.Errorf("rcp -x to rlogind: %d bytes, want %d equal", len(got), len(data))
+	}
+	if _, serr, err := run(t, r, nil, "rcp", "-x", rr, "-P", d.shell, "localhost:"+remote, back); err != nil {
+		t.Errorf("rcp -x from rlogind: %v; %s", err, serr)
+	} else if got, _ := os.ReadFile(back); !bytes.Equal(got, data) {
+		t.Errorf("rcp -x from rlogind: %d bytes, want %d equal", len(got), len(data))
+	}
+
+	// rlogin -x on a pty: a command's output, then ~.
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	cmd := exec.Command(filepath.Join(bins, "rlogin"), "-x", "-p", d.login, "localhost")
+	cmd.Env = append(env(r), "TERM=xterm")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	var scr screen
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			scr.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	ptmx.Write([]byte("echo hel''lo rlo''gind\r"))
+	at := scr.waitFor(t, 0, "hello rlogind")
+	ptmx.Write([]byte("\r~."))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("rlogin -x after ~.: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("rlogin -x still running 20 s after ~.; screen %q", scr.String())
+	}
+	if !strings.Contains(scr.String()[at:], "rlogin: closed connection.") {
+		time.Sleep(200 * time.Millisecond)
+		if !strings.Contains(scr.String()[at:], "rlogin: closed connection.") {
+			t.Errorf("no closing message; screen %q", scr.String()[at:])
+		}
+	}
+}
