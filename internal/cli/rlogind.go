@@ -336,9 +336,11 @@ func krxConfig(o rlogindFlags, cfg *server.Config) (*klogind.Config, func(), err
 	if kc, err := krbauth.LoadKrb5Conf(""); err == nil {
 		authz.DefaultRealm = kc.LibDefaults.DefaultRealm
 	}
+	// krx always requires the keyed checksum over its binding (krxsess);
+	// the policy here applies to legacy clients, which are only refused.
 	return &klogind.Config{
 		Server:   cfg,
-		Acceptor: &krbauth.Acceptor{Keytab: kt, RCache: rc, ClockSkew: o.clockSkew, Checksum: krbauth.ChecksumRequire, EchoSubkey: true},
+		Acceptor: &krbauth.Acceptor{Keytab: kt, RCache: rc, ClockSkew: o.clockSkew, Checksum: krbauth.ChecksumVerifyIfPresent, EchoSubkey: true},
 		Authz:    authz,
 	}, func() { rc.Close() }, nil
 }

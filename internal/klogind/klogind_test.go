@@ -236,3 +236,27 @@ func TestNoLeaks(t *testing.T) {
 	}
 	servertest.Settle(t, fds, gs, 2, 10*time.Second)
 }
+
+// TestBadEnvelope: a client that sends no envelope, or a broken one, is
+// logged as failed with the reason and the connection closed; nothing hangs.
+func TestBadEnvelope(t *testing.T) {
+	r := krxdtest.Get(t)
+	for _, tc := range []struct{ name, send, log string }{
+		{"bad port field", "hello\x00", "bad secondary port"},
+		{"stderr port on login", "1234\x00", "stderr port 1234 on the login service"},
+		{"huge sendauth length", "\x00\xff\xff\xff\xff", "envelope: krbauth"},
+		{"silent", "", "no complete envelope within 500ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs servertest.Logs
+			cfg := r.Config(t, &logs, krxdtest.Alice)
+			cfg.Server.HandshakeTimeout = 500 * time.Millisecond
+			addr := servertest.Start(t, klogind.EkloginService, klogind.New(cfg), "127.0.0.1:0")
+			c := servertest.DialAny(t, addr)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, tc.send)
+			io.ReadAll(c)
+			t.Log(logs.WaitFor(t, 10*time.Second, "decision=failed", tc.log))
+		})
+	}
+}
