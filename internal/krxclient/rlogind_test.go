@@ -171,3 +171,39 @@ func TestAgainstRlogind(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardToRlogind: -f and -F forward alice's TGT; the remote command
+// finds it in its ccache, forwardable only with -F.
+func TestForwardToRlogind(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("klist"); err != nil {
+		t.Skip("no klist")
+	}
+	r := realm(t)
+	d := startRlogind(t, r)
+	for _, tc := range []struct {
+		flag        string
+		forwardable bool
+	}{{"-f", false}, {"-F", true}} {
+		out, serr, err := run(t, r, nil, "rsh", "-x", tc.flag, "-n", "-p", d.shell, "localhost", "klist -f")
+		if err != nil || !strings.Contains(string(out), "alice@"+r.Name) || !strings.Contains(string(out), "krbtgt/"+r.Name) {
+			t.Errorf("rsh -x %s klist: %v; stdout %q stderr %q", tc.flag, err, out, serr)
+			continue
+		}
+		// klist -f prints the flags line "Flags: FfA..." (F forwardable, f forwarded).
+		var flags string
+		for _, l := range strings.Split(string(out), "\n") {
+			if i := strings.Index(l, "Flags: "); i >= 0 {
+				flags = l[i+len("Flags: "):]
+				break
+			}
+		}
+		if !strings.Contains(flags, "f") || strings.Contains(flags, "F") != tc.forwardable {
+			t.Errorf("rsh -x %s: ticket flags %q (want forwarded, forwardable %v)", tc.flag, flags, tc.forwardable)
+		}
+	}
+	out, _, err := run(t, r, nil, "rsh", "-x", "-n", "-p", d.shell, "localhost", "klist; echo status $?")
+	if err != nil || strings.Contains(string(out), "krbtgt/") {
+		t.Errorf("rsh -x without -f: %v; the remote has a ticket: %q", err, out)
+	}
+}
