@@ -144,7 +144,14 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 		drain = shutdownDrain // the daemon is going away: do not wait for clients
 	}
 	j.ks.Conn.SetReadDeadline(time.Now().Add(drain))
-	<-inDone
+	select {
+	case <-inDone:
+	case <-time.After(drain + time.Second):
+		// The relay is stuck writing to a stdin pipe that something
+		// holds without reading: the command's input is over.
+		j.stdin.Close()
+		<-inDone
+	}
 	j.ks.Close()
 	if j.errc != nil {
 		j.errc.Close()

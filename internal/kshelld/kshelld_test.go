@@ -258,3 +258,20 @@ func TestShellShutdown(t *testing.T) {
 		t.Errorf("the command survived the shutdown: %q", got)
 	}
 }
+
+// TestShellStdinNotRead: a command that closes its output but keeps its
+// stdin open without reading does not keep the session (and the relay
+// stuck on a full pipe) forever.
+func TestShellStdinNotRead(t *testing.T) {
+	r := krxdtest.Get(t)
+	logs := &servertest.Logs{}
+	cfg := r.Config(t, logs, krxdtest.Alice)
+	cfg.Server.HangupGrace = 300 * time.Millisecond
+	addr := servertest.Start(t, klogind.KshellService, kshelld.New(cfg), "127.0.0.1:0")
+	cs, _ := dial(t, r, addr, "echo bye; exec >&- 2>&- sleep 30", false)
+	go cs.Write(make([]byte, 4<<20)) // more than the pipe and socket buffers hold
+	if got := string(wait(t, readAll(cs), "stdout")); got != "bye\n" {
+		t.Fatalf("stdout %q", got)
+	}
+	logs.WaitFor(t, 20*time.Second, "command ended", "signal: ")
+}
