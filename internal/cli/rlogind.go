@@ -122,7 +122,7 @@ type rlogindFlags struct {
 // NewRlogind returns the rlogind daemon command.
 func NewRlogind() *cobra.Command {
 	c := newRoot("rlogind [flags]",
-		"serve the plain login and shell services (rlogin, rsh, rcp)",
+		"serve the login and shell services: plain (rlogin, rsh, rcp) and krx-encrypted (rlogin -x, rsh -x, rcp -x)",
 		rlogindLong)
 	var o rlogindFlags
 	f := c.Flags()
