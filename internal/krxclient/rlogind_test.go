@@ -25,7 +25,7 @@ type rlogind struct {
 	log          bytes.Buffer
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +35,7 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
-func startRlogind(t *testing.T, r *krbtest.Realm) *rlogind {
+func startRlogind(t testing.TB, r *krbtest.Realm) *rlogind {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "rlogind")

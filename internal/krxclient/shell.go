@@ -127,7 +127,8 @@ func relayShell(ctx context.Context, s *krxsess.ClientSession, e *krxsess.Client
 	var remoteStopped atomic.Bool
 	go func() {
 		if cfg.Stdin != nil {
-			if _, err := io.Copy(s, cfg.Stdin); err != nil &&
+			buf := make([]byte, copyBufSize)
+			if _, err := io.CopyBuffer(writerOnly{s}, readerOnly{cfg.Stdin}, buf); err != nil &&
 				(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
 				remoteStopped.Store(true)
 			}
@@ -167,7 +168,7 @@ func (e *RelayError) Unwrap() error { return e.Err }
 // drain copies src to dst; after a local write error it goes on reading
 // (and discarding) so the server is never stuck on a full socket.
 func drain(dst io.Writer, src io.Reader, channel string, resetOK func() bool) error {
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, copyBufSize)
 	var werr error
 	for {
 		n, err := src.Read(buf)
@@ -186,6 +187,15 @@ func drain(dst io.Writer, src io.Reader, channel string, resetOK func() bool) er
 		return errors.Join(werr, &RelayError{Channel: channel, Op: "read", Err: err})
 	}
 }
+
+// copyBufSize is the size of one read of stdin or of a channel: large
+// enough that the per-call cost is small beside the encryption.
+const copyBufSize = 128 << 10
+
+// readerOnly and writerOnly hide WriteTo/ReadFrom so that io.CopyBuffer
+// uses its buffer (os.File's WriteTo would fall back to 32 KiB).
+type readerOnly struct{ io.Reader }
+type writerOnly struct{ io.Writer }
 
 func orDiscard(w io.Writer) io.Writer {
 	if w == nil {
