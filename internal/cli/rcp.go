@@ -59,6 +59,7 @@ func NewRcp() *cobra.Command {
 	f.BoolP("encrypt", "x", false, "Kerberos authentication and encryption (krx; the default when you have tickets)")
 	f.BoolP("no-encrypt", "X", false, "plain protocol, no encryption")
 	f.StringP("realm", "k", "", "ask for the hosts' tickets in `realm` (krx)")
+	f.Bool("legacy", false, "allow legacy KCMDV0.2 framing with old Kerberos servers (not implemented yet)")
 	// Server mode, run by a remote shell (netkit rcp.c: -t sink, -f
 	// source, -d target must be a directory).
 	f.BoolP("to", "t", false, "server mode: receive files into the target (run by rshd)")
@@ -91,7 +92,7 @@ func runRcp(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("-P %d: not a port", port)
 	}
 	realm, _ := f.GetString("realm")
-	cf := commonFlags{encrypt: flag("encrypt"), noEncrypt: flag("no-encrypt"), realm: realm, port: port}
+	cf := commonFlags{encrypt: flag("encrypt"), noEncrypt: flag("no-encrypt"), realm: realm, port: port, legacy: flag("legacy")}
 	krx, err := cf.useKrx("rcp", cmd.ErrOrStderr())
 	if err != nil {
 		return err

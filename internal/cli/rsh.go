@@ -89,11 +89,16 @@ type commonFlags struct {
 	encrypt, noEncrypt            bool
 	realm                         string
 	forward, forwardable          bool
+	legacy                        bool
 	ignoredK, ignoredD, ignoredL8 bool
 }
 
 // ErrPlainAndKerberos: -X together with an option that needs krx.
 var ErrPlainAndKerberos = errors.New("-X (plain protocol) cannot be combined with -x, -k, -f or -F")
+
+// ErrNoLegacy: --legacy (KCMDV0.2 framing for legacy Kerberos servers) is
+// not implemented; krx refuses rather than use another protocol.
+var ErrNoLegacy = errors.New("--legacy: legacy KCMDV0.2 framing is not implemented yet; refusing rather than connect another way")
 
 // kerberosRequested reports the first option given that needs krx, if any.
 func (o *commonFlags) kerberosRequested() string {
@@ -116,6 +121,8 @@ func (o *commonFlags) kerberosRequested() string {
 func (o *commonFlags) useKrx(prog string, stderr io.Writer) (bool, error) {
 	k := o.kerberosRequested()
 	switch {
+	case o.legacy:
+		return false, ErrNoLegacy
 	case o.noEncrypt && k != "":
 		return false, fmt.Errorf("%s: %w", k, ErrPlainAndKerberos)
 	case o.noEncrypt:
@@ -203,6 +210,7 @@ func kerberosFlags(f *pflag.FlagSet, o *commonFlags) {
 	f.StringVarP(&o.realm, "realm", "k", "", "ask for the host's ticket in `realm` (krx)")
 	f.BoolVarP(&o.forwardable, "forwardable", "F", false, "forward a TGT that stays forwardable (krx)")
 	f.BoolVarP(&o.forward, "forward", "f", false, "forward the TGT to the remote host (krx)")
+	f.BoolVar(&o.legacy, "legacy", false, "allow legacy KCMDV0.2 framing with old Kerberos servers (not implemented yet)")
 }
 
 func runRsh(cmd *cobra.Command, o commonFlags, host, command string, nullStdin bool) error {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/rcmd/rshdtest"
 )
@@ -139,6 +141,17 @@ func TestEncryptionChoice(t *testing.T) {
 	r.SetArgs([]string{"-X", "-k", "R", "a", "host:b"})
 	if err := r.Execute(); !errors.Is(err, ErrPlainAndKerberos) {
 		t.Fatalf("rcp -X -k: %v", err)
+	}
+	// --legacy is refused by all three until legacy framing exists.
+	for _, c := range []*cobra.Command{NewRsh(), NewRlogin(), NewRcp()} {
+		args := []string{"--legacy", "host"}
+		if c.Name() == "rcp" {
+			args = append(args, "host:b")
+		}
+		c.SetArgs(args)
+		if err := c.Execute(); !errors.Is(err, ErrNoLegacy) {
+			t.Errorf("%s --legacy: %v", c.Name(), err)
+		}
 	}
 }
 
