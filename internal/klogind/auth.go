@@ -104,6 +104,26 @@ func (l *ConnLog) Emit(log *slog.Logger) {
 	})
 }
 
+// policyErrors are envelope errors that are a decision about the client
+// (its ticket, authenticator or version), not a broken or vanished peer.
+var policyErrors = []error{
+	krbauth.ErrReplay, krbauth.ErrClockSkew, krbauth.ErrBadIntegrity, krbauth.ErrNoKey,
+	krbauth.ErrWrongKVNO, krbauth.ErrTicketExpired, krbauth.ErrTicketNotValid,
+	krbauth.ErrBadChecksum, krbauth.ErrNoChecksum, krbauth.ErrAppVersionRejected,
+	krbauth.ErrSendauthVersionRejected, krxsess.ErrNoSubkey,
+}
+
+// envelopeDecision is the log decision for an error of the envelope:
+// Refused for a policy decision about the client, Failed otherwise.
+func envelopeDecision(err error) string {
+	for _, e := range policyErrors {
+		if errors.Is(err, e) {
+			return server.Refused
+		}
+	}
+	return server.Failed
+}
+
 // isLegacy accepts the legacy kcmd versions in recvauth so that their
 // client hears a clear refusal instead of "bad application version".
 func isLegacy(v string) bool {
@@ -137,7 +157,7 @@ func (cfg *Config) Establish(ctx context.Context, c *net.TCPConn, svc krxproto.S
 		if ctx.Err() != nil {
 			reason = "daemon shutting down during the envelope"
 		}
-		cl.Set(server.Failed, reason)
+		cl.Set(envelopeDecision(err), reason)
 		return nil, false
 	}
 	cl.Principal = a.Accepted.Client

@@ -260,3 +260,58 @@ func TestBadEnvelope(t *testing.T) {
 		})
 	}
 }
+
+// TestBindingAndReplay sends a client through a relay on another port, so
+// the server port it bound into the checksum is not the daemon's: the
+// daemon refuses the parameters. The recorded client bytes, replayed
+// directly to the daemon, are refused as a replay.
+func TestBindingAndReplay(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	recorded := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			recorded <- nil
+			return
+		}
+		defer c.Close()
+		s, err := net.Dial("tcp4", addr)
+		if err != nil {
+			recorded <- nil
+			return
+		}
+		defer s.Close()
+		go io.Copy(c, s)
+		var rec bytes.Buffer
+		io.Copy(io.MultiWriter(s, &rec), c)
+		recorded <- rec.Bytes()
+	}()
+	_, err = krxsess.Dial(context.Background(), ln.Addr().String(), krxsess.ClientConfig{Service: krxproto.Login,
+		ServerUser: "root", ClientUser: "al", Payload: "xterm/38400", Ticket: r.Ticket(t), Timeout: 20 * time.Second})
+	var se *krxproto.StatusError
+	if !errors.As(err, &se) || !strings.Contains(se.Message, "connection parameters refused") {
+		t.Fatalf("through the relay: %v, want a parameters refusal", err)
+	}
+	logs.WaitFor(t, 10*time.Second, "decision=refused", "principal="+krxdtest.Alice, "do not match the authenticator checksum")
+	var rec []byte
+	select {
+	case rec = <-recorded:
+	case <-time.After(20 * time.Second):
+		t.Fatal("relay did not finish")
+	}
+	if len(rec) == 0 {
+		t.Fatal("nothing recorded")
+	}
+	c := servertest.DialAny(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write(rec)
+	io.ReadAll(c)
+	logs.WaitFor(t, 10*time.Second, "decision=refused", "replay")
+}
