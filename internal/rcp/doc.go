@@ -57,4 +57,12 @@
 // functions then return a *Failures (errors.Is ErrFailed). A broken
 // protocol or connection ends the session with a *ProtocolError or the I/O
 // error.
+//
+// # Transports
+//
+// Client dials the plain shell service (rcmd) by default. With
+// Client.Transport set (rcp -x: a krx shell session from
+// internal/krxclient) the remote "rcp -t"/"rcp -f" runs over that
+// transport instead; remote-to-remote copies are then refused with
+// ErrRemoteToRemote.
 package rcp
