@@ -315,3 +315,50 @@ func TestBindingAndReplay(t *testing.T) {
 	io.ReadAll(c)
 	logs.WaitFor(t, 10*time.Second, "decision=refused", "replay")
 }
+
+// TestLoginForwardedCreds: a forwarded TGT is in KRB5CCNAME in the login
+// shell and removed when the session ends.
+func TestLoginForwardedCreds(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	cfg := r.Config(t, &logs, krxdtest.Alice)
+	addr := servertest.Start(t, klogind.EkloginService, klogind.New(cfg), "127.0.0.1:0")
+	cs, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Login,
+		ServerUser: "root", ClientUser: "al", Payload: "xterm/38400", Ticket: r.Ticket(t), Timeout: 20 * time.Second,
+		Forward: &krbauth.ForwardOptions{Krb5Conf: r.R.Krb5Conf, CCache: r.Cl.CCachePath()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	var tty term
+	done := make(chan error, 1)
+	go func() {
+		_, err := cs.CopyOutput(krxsess.OutputOptions{Terminal: &tty})
+		done <- err
+	}()
+	cs.Input().Write([]byte("test -s ${KRB5CCNAME#FILE:} && echo cc=$KRB5CCNAME; exit\n"))
+	tty.waitFor(t, 0, "cc=FILE:"+cfg.CCacheDir+"/krb5cc_0_")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cs.Close() // as rlogin does at the end of the stream
+	logs.WaitFor(t, 10*time.Second, "decision=accepted", "forwarded credentials stored")
+	logs.WaitFor(t, 10*time.Second, "session ended")
+	if ents, _ := os.ReadDir(cfg.CCacheDir); len(ents) != 0 {
+		t.Errorf("ccache left behind: %v", ents)
+	}
+}
+
+// TestLoginShutdown: stopping the daemon hangs the session up; the client
+// sees the end of the stream.
+func TestLoginShutdown(t *testing.T) {
+	r := krxdtest.Get(t)
+	var logs servertest.Logs
+	addr, stop := servertest.StartStoppable(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	c := dialLogin(t, r, addr, compat.WindowSize{Rows: 24, Cols: 80})
+	c.typ(t, "echo x$((6*7))y\n")
+	c.tty.waitFor(t, 0, "x42y")
+	stop()
+	c.waitEnd(t)
+	logs.WaitFor(t, 10*time.Second, "session ended", "signal: hangup")
+}
