@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,7 @@ const (
 	SenderIP   = "10.213.7.1"
 	ReceiverIP = "10.213.7.2"
 	prefixLen  = "24"
+	netPrefix  = "10.213.7.0/24"
 )
 
 // nftTable is the name of the rules' table in the receiver's namespace.
@@ -43,6 +45,12 @@ type Options struct {
 	// RateMbit, if > 0, limits the sender's side of the veth to this rate
 	// with a token bucket (burst 16 KiB, 50 ms queue).
 	RateMbit int
+	// RTOMin, if > 0, sets the minimum retransmission timeout of the
+	// link's route in both namespaces (ip route … rto_min; Linux's default
+	// is 200 ms, meant for WAN round trips). A veth's round trip is
+	// microseconds, so a few milliseconds keep a heavily lossy link's
+	// retransmission backoff from stretching a test into minutes.
+	RTOMin time.Duration
 }
 
 // Namespace is one end of a link.
@@ -133,6 +141,12 @@ func (l *Link) setup() error {
 		{"ip", "-n", r.Name, "link", "set", "lo", "up"},
 		{"ip", "-n", s.Name, "link", "set", s.Dev, "up"},
 		{"ip", "-n", r.Name, "link", "set", r.Dev, "up"},
+	}
+	if ms := l.Options.RTOMin.Milliseconds(); ms > 0 {
+		for _, ns := range []*Namespace{s, r} {
+			steps = append(steps, []string{"ip", "-n", ns.Name, "route", "replace", netPrefix, "dev", ns.Dev,
+				"proto", "kernel", "scope", "link", "src", ns.Addr, "rto_min", strconv.FormatInt(ms, 10) + "ms"})
+		}
 	}
 	if l.Options.RateMbit > 0 {
 		steps = append(steps, []string{"ip", "netns", "exec", s.Name, "tc", "qdisc", "add", "dev", s.Dev, "root",

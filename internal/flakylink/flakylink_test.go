@@ -196,3 +196,17 @@ func TestStripURG(t *testing.T) {
 		t.Logf("%d urgent bytes, counters %+v", n, c)
 	})
 }
+
+// TestRTOMin: the option reaches the link's route in both namespaces.
+func TestRTOMin(t *testing.T) {
+	l := New(t, Options{RTOMin: 20 * time.Millisecond})
+	for _, ns := range []*Namespace{l.Sender, l.Receiver} {
+		out, err := exec.Command("ip", "-n", ns.Name, "route", "show", netPrefix).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if !strings.Contains(string(out), "rto_min lock 20ms") {
+			t.Errorf("%s: route %q has no rto_min 20ms", ns.Name, out)
+		}
+	}
+}
