@@ -313,3 +313,55 @@ func TestRlogindKRX(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	waitExit(t, cmd, &stderr)
 }
+
+// TestRlogindInetdKshell runs one krx shell connection in inetd mode
+// (--service kshell): the command's output arrives through the encrypted
+// stream and rlogind exits after it.
+func TestRlogindInetdKshell(t *testing.T) {
+	r := krxdtest.Get(t)
+	k5dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(k5dir, "root"), []byte(krxdtest.Alice+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp4", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.(*net.TCPConn).File()
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := rlogindCmd(t, "", "-i", "--service", "kshell", "-K", r.R.HostKeytab,
+		"--rcache", filepath.Join(t.TempDir(), "rcache"), "--k5login-dir", k5dir)
+	cmd.Env = append(cmd.Env, "KRB5_CONFIG="+r.R.Krb5Conf)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = f, f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cs, err := krxsess.Handshake(c.(*net.TCPConn), krxsess.ClientConfig{Service: krxproto.Shell,
+		ServerUser: "root", ClientUser: "al", Payload: "echo inetd$((6*7))", Ticket: r.Ticket(t), Timeout: 20 * time.Second})
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal(err)
+	}
+	cs.CloseWrite()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if got, err := io.ReadAll(cs); string(got) != "inetd42\n" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	var none syncBuf
+	waitExit(t, cmd, &none)
+}
