@@ -87,17 +87,27 @@ func New(t testing.TB, o Options) *Link {
 	if o.LossPercent < 0 || o.LossPercent > 100 || o.URGLossPercent < 0 || o.URGLossPercent > 100 {
 		t.Fatalf("flakylink: loss %d%%/%d%% outside 0–100", o.LossPercent, o.URGLossPercent)
 	}
-	id := fmt.Sprintf("%d-%d", os.Getpid()%100000, seq.Add(1))
+	// Unique among concurrent processes (the pid) and within one (seq);
+	// veth names must fit IFNAMSIZ (15 characters).
+	id := strconv.FormatInt(int64(os.Getpid()), 36) + "x" + strconv.FormatUint(seq.Add(1), 36)
 	l := &Link{
 		Sender:   &Namespace{Name: "krxfl-" + id + "-s", Addr: SenderIP, Dev: "kf" + id + "s", fd: -1},
 		Receiver: &Namespace{Name: "krxfl-" + id + "-r", Addr: ReceiverIP, Dev: "kf" + id + "r", fd: -1},
 		Options:  o,
 	}
-	if len(l.Sender.Dev) > 15 { // IFNAMSIZ-1
-		l.Sender.Dev, l.Receiver.Dev = l.Sender.Dev[len(l.Sender.Dev)-15:], l.Receiver.Dev[len(l.Receiver.Dev)-15:]
+	if len(l.Sender.Dev) > 15 {
+		t.Fatalf("flakylink: device name %q longer than IFNAMSIZ-1", l.Sender.Dev)
+	}
+	for _, ns := range []*Namespace{l.Sender, l.Receiver} {
+		// A namespace of this name can only be left over from a killed
+		// process that had our pid.
+		run(nil, "ip", "netns", "del", ns.Name)
 	}
 	if out, err := run(nil, "ip", "netns", "add", l.Sender.Name); err != nil {
-		t.Skipf("flakylink: cannot create a network namespace: %v: %s", err, out)
+		if bytes.Contains(out, []byte("not permitted")) || bytes.Contains(out, []byte("denied")) {
+			t.Skipf("flakylink: network namespaces not permitted here: %v: %s", err, out)
+		}
+		t.Fatalf("flakylink: ip netns add: %v: %s", err, out)
 	}
 	t.Cleanup(func() { l.Sender.remove(t) })
 	if out, err := run(nil, "ip", "netns", "add", l.Receiver.Name); err != nil {

@@ -197,6 +197,22 @@ func TestStripURG(t *testing.T) {
 	})
 }
 
+// TestURGLoss: segments carrying URG are dropped at random and
+// retransmitted; the inline stream still arrives intact.
+func TestURGLoss(t *testing.T) {
+	l := New(t, Options{URGLossPercent: 50, RTOMin: 20 * time.Millisecond})
+	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{Control: inline})
+	urgentMarks(t, snd, rcv, 50)
+	c, err := l.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.URGLost == 0 || c.Lost != 0 {
+		t.Errorf("counters %+v: want only URG segments lost", c)
+	}
+	t.Logf("counters %+v", c)
+}
+
 // TestRTOMin: the option reaches the link's route in both namespaces.
 func TestRTOMin(t *testing.T) {
 	l := New(t, Options{RTOMin: 20 * time.Millisecond})

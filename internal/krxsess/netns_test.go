@@ -32,7 +32,10 @@ const flakyDeadline = 45 * time.Second
 
 // flakyCases are the links of issue 5 item 5: random loss of the
 // server→client segments at 0, 2, 10 and 25 %, and a middlebox that clears
-// URG and the urgent pointer.
+// URG and the urgent pointer. (URG-only loss is left out: during a flood
+// with a flush every few KB Linux sets URG on nearly every segment while a
+// pointer is pending, so 50 % URG loss is ≈ 50 % loss, which stalled the
+// flood past its 45 s deadline.)
 var flakyCases = []struct {
 	name string
 	o    flakylink.Options
@@ -244,7 +247,7 @@ func testKRXFlaky(t *testing.T, tr *testRealm, o flakylink.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.LossPercent > 0 && cnt.Lost == 0 {
+	if o.LossPercent > 0 && cnt.Lost == 0 || o.URGLossPercent > 0 && cnt.URGLost == 0 {
 		t.Errorf("counters %+v: the link lost nothing", cnt)
 	}
 	if o.StripURG && cnt.Stripped == 0 {
