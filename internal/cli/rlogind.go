@@ -137,8 +137,8 @@ func NewRlogind() *cobra.Command {
 	f.DurationVar(&o.handshakeTimeout, "handshake-timeout", server.DefaultHandshakeTimeout, "time allowed for the whole handshake")
 	f.DurationVar(&o.hangupGrace, "hangup-grace", server.DefaultHangupGrace, "time a hung-up session has to exit before SIGKILL")
 	f.BoolVarP(&o.debug, "debug", "D", false, "log debug lines too")
-	f.StringVar(&o.ekloginAddr, "eklogin-addr", fmt.Sprintf(":%d", klogind.EkloginPort), "serve krx login (rlogin -x) on `addr:port` (\"off\": not at all)")
-	f.StringVar(&o.kshellAddr, "kshell-addr", fmt.Sprintf(":%d", klogind.KshellPort), "serve krx shell (rsh -x, rcp -x) on `addr:port` (\"off\": not at all)")
+	f.StringVar(&o.ekloginAddr, "eklogin-addr", fmt.Sprintf(":%d", server.EkloginPort), "serve krx login (rlogin -x) on `addr:port` (\"off\": not at all)")
+	f.StringVar(&o.kshellAddr, "kshell-addr", fmt.Sprintf(":%d", server.KshellPort), "serve krx shell (rsh -x, rcp -x) on `addr:port` (\"off\": not at all)")
 	f.StringVarP(&o.keytab, "keytab", "K", "", "service keytab `path` (default $KRB5_KTNAME, else "+krbauth.DefaultKeytab+")")
 	f.StringVar(&o.rcache, "rcache", krbauth.DefaultReplayCachePath(), "replay cache `path`")
 	f.DurationVar(&o.clockSkew, "clock-skew", krbauth.DefaultClockSkew, "allowed clock difference with krx clients")
@@ -160,7 +160,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 	}
 	var fallback server.Service
 	if o.service != "" {
-		s, err := parseService(o.service)
+		s, err := server.ParseService(o.service)
 		if err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		Handlers: map[server.Service]server.Handler{server.Login: logind.New(cfg), server.Shell: shelld.New(cfg)},
 		Log:      log,
 	}
-	krxFallback := fallback == klogind.EkloginService || fallback == klogind.KshellService
+	krxFallback := fallback == server.Eklogin || fallback == server.Kshell
 	if !o.inetd && !isOn(o.ekloginAddr) && !isOn(o.kshellAddr) {
 		// turned off: no keytab needed
 	} else if kcfg, closeKRX, err := krxConfig(o, cfg); err != nil {
@@ -207,8 +207,8 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		o.ekloginAddr, o.kshellAddr = "off", "off"
 	} else {
 		defer closeKRX()
-		srv.Handlers[klogind.EkloginService] = klogind.New(kcfg)
-		srv.Handlers[klogind.KshellService] = kshelld.New(kcfg)
+		srv.Handlers[server.Eklogin] = klogind.New(kcfg)
+		srv.Handlers[server.Kshell] = kshelld.New(kcfg)
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
 	defer stop()
@@ -256,7 +256,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 	for _, a := range []struct {
 		svc  server.Service
 		addr string
-	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}, {klogind.EkloginService, o.ekloginAddr}, {klogind.KshellService, o.kshellAddr}} {
+	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}, {server.Eklogin, o.ekloginAddr}, {server.Kshell, o.kshellAddr}} {
 		if !isOn(a.addr) {
 			continue
 		}
@@ -282,16 +282,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 // portService maps a standard local port to its service.
 func portService(a net.Addr) server.Service {
 	if ta, ok := a.(*net.TCPAddr); ok {
-		switch ta.Port {
-		case server.LoginPort:
-			return server.Login
-		case server.ShellPort:
-			return server.Shell
-		case klogind.EkloginPort:
-			return klogind.EkloginService
-		case klogind.KshellPort:
-			return klogind.KshellService
-		}
+		return server.PortService(ta.Port)
 	}
 	return ""
 }
@@ -304,21 +295,6 @@ func stderrIsSocket() bool {
 
 // isOn reports whether a listen address turns its service on.
 func isOn(addr string) bool { return addr != "" && !strings.EqualFold(addr, "off") }
-
-// parseService accepts the krx services' names besides the plain ones.
-func parseService(s string) (server.Service, error) {
-	switch s {
-	case "eklogin", "krx-login":
-		return klogind.EkloginService, nil
-	case "kshell", "krx-shell":
-		return klogind.KshellService, nil
-	}
-	svc, err := server.ParseService(s)
-	if err != nil {
-		return "", fmt.Errorf("%w (or eklogin, kshell)", err)
-	}
-	return svc, nil
-}
 
 // krxConfig loads the keytab and opens the replay cache for the krx
 // services; the default realm for .k5login-less mapping comes from

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/krx-suite/krx/compat"
@@ -17,19 +15,6 @@ import (
 	"github.com/krx-suite/krx/internal/server"
 	"github.com/krx-suite/krx/krbauth"
 	"github.com/krx-suite/krx/oob"
-)
-
-// The krx services as the daemon's dispatcher names them (docs/protocol.md
-// §2; /etc/services "eklogin", "kshell").
-const (
-	EkloginService server.Service = "eklogin" // krx login, TCP 2105
-	KshellService  server.Service = "kshell"  // krx shell (rsh -x, rcp -x), TCP 544
-)
-
-// Standard ports of the krx services (/etc/services).
-const (
-	EkloginPort = 2105
-	KshellPort  = 544
 )
 
 // Prog names the daemon in refusal texts ("rlogind: Permission denied.").
@@ -60,7 +45,7 @@ type Conn struct {
 	Session *krxsess.ServerSession
 	Account *server.Account
 	Env     []string
-	Log     *ConnLog
+	Log     *server.ConnLog
 	cleanup func() error
 }
 
@@ -69,39 +54,6 @@ func (c *Conn) Cleanup() {
 	if c.cleanup != nil {
 		c.cleanup()
 	}
-}
-
-// ConnLog is the one log line of a krx connection: the plain services'
-// fields plus the authenticated principal.
-type ConnLog struct {
-	*server.ConnLog
-	Principal string
-	once      sync.Once
-}
-
-// NewConnLog starts the record of connection c of service svc.
-func NewConnLog(svc server.Service, c net.Conn) *ConnLog {
-	return &ConnLog{ConnLog: server.NewConnLog(svc, c)}
-}
-
-// Emit writes the line once (server.ConnLog's format plus "principal"):
-// Info for accepted and refused connections, Warn for failed ones.
-func (l *ConnLog) Emit(log *slog.Logger) {
-	l.once.Do(func() {
-		lvl := slog.LevelInfo
-		if l.Decision == server.Failed {
-			lvl = slog.LevelWarn
-		}
-		attrs := []any{
-			"service", string(l.Service), "peer", server.AddrString(l.Peer), "principal", l.Principal,
-			"client-user", l.ClientUser, "server-user", l.ServerUser,
-			"decision", l.Decision, "reason", l.Reason,
-		}
-		if log.Enabled(context.Background(), slog.LevelDebug) {
-			attrs = append(attrs, "payload", l.Payload)
-		}
-		log.Log(context.Background(), lvl, "connection", attrs...)
-	})
 }
 
 // policyErrors are envelope errors that are a decision about the client
@@ -135,7 +87,7 @@ func isLegacy(v string) bool {
 // Session.Accept and runs the session; otherwise the peer has been told
 // (when anyone is left to tell), the decision and reason are in cl, and
 // the caller closes c.
-func (cfg *Config) Establish(ctx context.Context, c *net.TCPConn, svc krxproto.Service, cl *ConnLog) (*Conn, bool) {
+func (cfg *Config) Establish(ctx context.Context, c *net.TCPConn, svc krxproto.Service, cl *server.ConnLog) (*Conn, bool) {
 	sc := cfg.Server
 	if err := oob.SetInline(c); err != nil {
 		cl.Set(server.Failed, "SO_OOBINLINE: "+err.Error())

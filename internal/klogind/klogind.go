@@ -39,7 +39,7 @@ func (h *Handler) drainTimeout() time.Duration {
 func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	defer c.Close()
 	log := h.Config.Server.Logger()
-	cl := NewConnLog(EkloginService, c)
+	cl := server.NewConnLog(server.Eklogin, c)
 	defer cl.Emit(log)
 	kc, ok := h.Config.Establish(ctx, c, krxproto.Login, cl)
 	if !ok {
@@ -62,5 +62,5 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	}
 	cl.Emit(log)
 	s.run(ctx, h)
-	log.Debug("session ended", "service", string(EkloginService), "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.status())
+	log.Debug("session ended", "service", string(server.Eklogin), "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.status())
 }

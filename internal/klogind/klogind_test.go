@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/krx-suite/krx/internal/server"
 	"io"
 	"net"
 	"os"
@@ -125,7 +126,7 @@ func (c *client) waitEnd(t *testing.T) {
 func TestLoginSession(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
-	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Eklogin, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
 	c := dialLogin(t, r, addr, compat.WindowSize{Rows: 33, Cols: 111})
 	logs.WaitFor(t, 10*time.Second, "service=eklogin", "principal="+krxdtest.Alice, "server-user=root", "decision=accepted", "listed in")
 
@@ -172,7 +173,7 @@ func TestLoginSession(t *testing.T) {
 func TestLoginK5loginDeny(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
-	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, "bob@KRX.TEST")), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Eklogin, klogind.New(r.Config(t, &logs, "bob@KRX.TEST")), "127.0.0.1:0")
 	_, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Login,
 		ServerUser: "root", ClientUser: "al", Payload: "xterm/38400", Ticket: r.Ticket(t), Timeout: 20 * time.Second})
 	var se *krxproto.StatusError
@@ -187,7 +188,7 @@ func TestLoginK5loginDeny(t *testing.T) {
 func TestLegacyClientRefused(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
-	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Eklogin, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
 	c := servertest.DialAny(t, addr)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := c.Write([]byte{0}); err != nil {
@@ -212,7 +213,7 @@ func TestLegacyClientRefused(t *testing.T) {
 func TestNoLeaks(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
-	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Eklogin, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
 	// One session first: lazily started runtime pieces are not leaks.
 	run := func() {
 		c := dialLogin(t, r, addr, compat.WindowSize{Rows: 24, Cols: 80})
@@ -251,7 +252,7 @@ func TestBadEnvelope(t *testing.T) {
 			var logs servertest.Logs
 			cfg := r.Config(t, &logs, krxdtest.Alice)
 			cfg.Server.HandshakeTimeout = 500 * time.Millisecond
-			addr := servertest.Start(t, klogind.EkloginService, klogind.New(cfg), "127.0.0.1:0")
+			addr := servertest.Start(t, server.Eklogin, klogind.New(cfg), "127.0.0.1:0")
 			c := servertest.DialAny(t, addr)
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			io.WriteString(c, tc.send)
@@ -268,7 +269,7 @@ func TestBadEnvelope(t *testing.T) {
 func TestBindingAndReplay(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
-	addr := servertest.Start(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Eklogin, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +323,7 @@ func TestLoginForwardedCreds(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
 	cfg := r.Config(t, &logs, krxdtest.Alice)
-	addr := servertest.Start(t, klogind.EkloginService, klogind.New(cfg), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Eklogin, klogind.New(cfg), "127.0.0.1:0")
 	cs, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Login,
 		ServerUser: "root", ClientUser: "al", Payload: "xterm/38400", Ticket: r.Ticket(t), Timeout: 20 * time.Second,
 		Forward: &krbauth.ForwardOptions{Krb5Conf: r.R.Krb5Conf, CCache: r.Cl.CCachePath()}})
@@ -354,7 +355,7 @@ func TestLoginForwardedCreds(t *testing.T) {
 func TestLoginShutdown(t *testing.T) {
 	r := krxdtest.Get(t)
 	var logs servertest.Logs
-	addr, stop := servertest.StartStoppable(t, klogind.EkloginService, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
+	addr, stop := servertest.StartStoppable(t, server.Eklogin, klogind.New(r.Config(t, &logs, krxdtest.Alice)), "127.0.0.1:0")
 	c := dialLogin(t, r, addr, compat.WindowSize{Rows: 24, Cols: 80})
 	c.typ(t, "echo x$((6*7))y\n")
 	c.tty.waitFor(t, 0, "x42y")

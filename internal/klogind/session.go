@@ -3,6 +3,7 @@ package klogind
 import (
 	"context"
 	"fmt"
+	"github.com/krx-suite/krx/internal/server"
 	"io"
 	"log/slog"
 	"os/exec"
@@ -140,7 +141,7 @@ func (s *session) ptyToClient() error {
 				if err := s.ks.SendControl(c); err != nil {
 					return err
 				}
-				s.log.Debug("control command", "service", string(EkloginService), "packet", pk.String(), "sent", fmt.Sprintf("%#02x", byte(c)))
+				s.log.Debug("control command", "service", string(server.Eklogin), "packet", pk.String(), "sent", fmt.Sprintf("%#02x", byte(c)))
 			}
 			continue
 		}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/krx-suite/krx/compat"
-	"github.com/krx-suite/krx/internal/klogind"
 	"github.com/krx-suite/krx/internal/krxsess"
 	"github.com/krx-suite/krx/internal/server"
 )
@@ -35,7 +34,7 @@ type job struct {
 	errc *krxsess.ServerStderr // nil without a stderr channel
 	acct *server.Account
 	log  *slog.Logger
-	cl   *klogind.ConnLog
+	cl   *server.ConnLog
 
 	cmd            *exec.Cmd
 	stdin          *os.File // write end of the command's stdin
@@ -171,7 +170,7 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 	if ps := j.cmd.ProcessState; ps != nil {
 		state = ps.String()
 	}
-	j.log.Debug("command ended", "service", string(klogind.KshellService), "peer", server.AddrString(j.cl.Peer), "user", j.acct.Name, "status", state)
+	j.log.Debug("command ended", "service", string(server.Kshell), "peer", server.AddrString(j.cl.Peer), "user", j.acct.Name, "status", state)
 }
 
 // kill hangs the command's process group up, then kills it after grace.
@@ -249,7 +248,7 @@ func (j *job) signals() {
 	for {
 		sig, err := j.errc.ReadSignal()
 		if errors.Is(err, compat.ErrBadSignal) {
-			j.log.Warn("ignored a bad signal byte on the stderr channel", "service", string(klogind.KshellService),
+			j.log.Warn("ignored a bad signal byte on the stderr channel", "service", string(server.Kshell),
 				"peer", server.AddrString(j.cl.Peer), "principal", j.cl.Principal, "err", err)
 			continue
 		}
@@ -260,7 +259,7 @@ func (j *job) signals() {
 		case <-j.waited: // reaped: the pid may be reused
 		default:
 			syscall.Kill(-j.cmd.Process.Pid, syscall.Signal(sig))
-			j.log.Debug("signal from client", "service", string(klogind.KshellService), "peer", server.AddrString(j.cl.Peer), "signal", sig.String())
+			j.log.Debug("signal from client", "service", string(server.Kshell), "peer", server.AddrString(j.cl.Peer), "signal", sig.String())
 		}
 	}
 }

@@ -32,7 +32,7 @@ func New(cfg *klogind.Config) *Handler { return &Handler{Config: cfg} }
 func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	defer c.Close()
 	log := h.Config.Server.Logger()
-	cl := klogind.NewConnLog(klogind.KshellService, c)
+	cl := server.NewConnLog(server.Kshell, c)
 	defer cl.Emit(log)
 	kc, ok := h.Config.Establish(ctx, c, krxproto.Shell, cl)
 	if !ok {

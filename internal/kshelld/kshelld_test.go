@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"github.com/krx-suite/krx/internal/server"
 	"io"
 	"os"
 	"os/exec"
@@ -14,7 +15,6 @@ import (
 	"time"
 
 	"github.com/krx-suite/krx/compat"
-	"github.com/krx-suite/krx/internal/klogind"
 	"github.com/krx-suite/krx/internal/klogind/krxdtest"
 	"github.com/krx-suite/krx/internal/krxproto"
 	"github.com/krx-suite/krx/internal/krxsess"
@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 func startShell(t testing.TB, k5login ...string) (*krxdtest.Realm, string, *servertest.Logs) {
 	r := krxdtest.Get(t)
 	logs := &servertest.Logs{}
-	addr := servertest.Start(t, klogind.KshellService, kshelld.New(r.Config(t, logs, k5login...)), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Kshell, kshelld.New(r.Config(t, logs, k5login...)), "127.0.0.1:0")
 	return r, addr, logs
 }
 
@@ -213,7 +213,7 @@ func TestShellForwardedCreds(t *testing.T) {
 	r := krxdtest.Get(t)
 	logs := &servertest.Logs{}
 	cfg := r.Config(t, logs, krxdtest.Alice)
-	addr := servertest.Start(t, klogind.KshellService, kshelld.New(cfg), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Kshell, kshelld.New(cfg), "127.0.0.1:0")
 	cs, err := krxsess.Dial(context.Background(), addr, krxsess.ClientConfig{Service: krxproto.Shell,
 		ServerUser: "root", ClientUser: "al", Payload: "echo cc=$KRB5CCNAME; klist", Ticket: r.Ticket(t),
 		Forward: &krbauth.ForwardOptions{Krb5Conf: r.R.Krb5Conf, CCache: r.Cl.CCachePath()}, Timeout: 20 * time.Second})
@@ -246,7 +246,7 @@ func TestShellForwardedCreds(t *testing.T) {
 func TestShellShutdown(t *testing.T) {
 	r := krxdtest.Get(t)
 	logs := &servertest.Logs{}
-	addr, stop := servertest.StartStoppable(t, klogind.KshellService, kshelld.New(r.Config(t, logs, krxdtest.Alice)), "127.0.0.1:0")
+	addr, stop := servertest.StartStoppable(t, server.Kshell, kshelld.New(r.Config(t, logs, krxdtest.Alice)), "127.0.0.1:0")
 	cs, _ := dial(t, r, addr, "echo ready; sleep 30; echo survived", false)
 	buf := make([]byte, 6)
 	if _, err := io.ReadFull(cs, buf); err != nil || string(buf) != "ready\n" {
@@ -267,7 +267,7 @@ func TestShellStdinNotRead(t *testing.T) {
 	logs := &servertest.Logs{}
 	cfg := r.Config(t, logs, krxdtest.Alice)
 	cfg.Server.HangupGrace = 300 * time.Millisecond
-	addr := servertest.Start(t, klogind.KshellService, kshelld.New(cfg), "127.0.0.1:0")
+	addr := servertest.Start(t, server.Kshell, kshelld.New(cfg), "127.0.0.1:0")
 	cs, _ := dial(t, r, addr, "echo bye; exec >&- 2>&- sleep 30", false)
 	go cs.Write(make([]byte, 4<<20)) // more than the pipe and socket buffers hold
 	if got := string(wait(t, readAll(cs), "stdout")); got != "bye\n" {

@@ -25,6 +25,7 @@ const (
 type ConnLog struct {
 	Service    Service
 	Peer       net.Addr
+	Principal  string // the Kerberos client principal (krx services)
 	ClientUser string
 	ServerUser string
 	Payload    string // TERM/speed or the command; logged at Debug level only
@@ -62,11 +63,12 @@ func (l *ConnLog) Emit(log *slog.Logger) {
 		if l.Decision == Failed {
 			lvl = slog.LevelWarn
 		}
-		attrs := []any{
-			"service", string(l.Service), "peer", AddrString(l.Peer),
-			"client-user", l.ClientUser, "server-user", l.ServerUser,
-			"decision", l.Decision, "reason", l.Reason,
+		attrs := []any{"service", string(l.Service), "peer", AddrString(l.Peer)}
+		if l.Principal != "" || l.Service == Eklogin || l.Service == Kshell {
+			attrs = append(attrs, "principal", l.Principal)
 		}
+		attrs = append(attrs, "client-user", l.ClientUser, "server-user", l.ServerUser,
+			"decision", l.Decision, "reason", l.Reason)
 		if log.Enabled(context.Background(), slog.LevelDebug) {
 			attrs = append(attrs, "payload", l.Payload)
 		}

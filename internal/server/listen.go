@@ -181,16 +181,13 @@ func pickService(name string, port int, fallback Service, count int) (Service, e
 	if s, err := ParseService(name); err == nil {
 		return s, nil
 	}
-	switch port {
-	case LoginPort:
-		return Login, nil
-	case ShellPort:
-		return Shell, nil
+	if s := PortService(port); s != "" {
+		return s, nil
 	}
 	if fallback != "" && count == 1 {
 		return fallback, nil
 	}
-	return "", errors.New("cannot tell the service: set FileDescriptorName=login or shell, use port 513/514, or pass --service")
+	return "", errors.New("cannot tell the service: set FileDescriptorName=login, shell, eklogin or kshell, use a standard port, or pass --service")
 }
 
 // localPort returns the local TCP port of socket fd, 0 if unknown.

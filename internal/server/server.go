@@ -19,19 +19,48 @@ const (
 	Shell Service = "shell" // rsh and rcp, TCP 514
 )
 
-// Standard ports of the plain services (/etc/services; RFC 1282).
+// The krx services (docs/protocol.md §2; /etc/services "eklogin",
+// "kshell").
 const (
-	LoginPort = 513
-	ShellPort = 514
+	Eklogin Service = "eklogin" // krx login (rlogin -x), TCP 2105
+	Kshell  Service = "kshell"  // krx shell (rsh -x, rcp -x), TCP 544
 )
 
-// ParseService accepts "login"/"rlogin" and "shell"/"rsh"/"cmd".
+// Standard ports of the services (/etc/services; RFC 1282).
+const (
+	LoginPort   = 513
+	ShellPort   = 514
+	EkloginPort = 2105
+	KshellPort  = 544
+)
+
+// PortService maps a standard port to its service, "" for any other.
+func PortService(port int) Service {
+	switch port {
+	case LoginPort:
+		return Login
+	case ShellPort:
+		return Shell
+	case EkloginPort:
+		return Eklogin
+	case KshellPort:
+		return Kshell
+	}
+	return ""
+}
+
+// ParseService accepts "login"/"rlogin", "shell"/"rsh"/"cmd",
+// "eklogin"/"krx-login" and "kshell"/"krx-shell".
 func ParseService(s string) (Service, error) {
 	switch s {
 	case "login", "rlogin":
 		return Login, nil
 	case "shell", "rsh", "cmd":
 		return Shell, nil
+	case "eklogin", "krx-login":
+		return Eklogin, nil
+	case "kshell", "krx-shell":
+		return Kshell, nil
 	}
 	return "", fmt.Errorf("%w: %q (want login or shell)", ErrUnknownService, s)
 }

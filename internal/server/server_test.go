@@ -60,6 +60,10 @@ func TestPickService(t *testing.T) {
 		{"", 2222, Shell, 1, Shell},
 		{"unknown", 2222, Shell, 2, ""},
 		{"", 2222, "", 1, ""},
+		{"eklogin", 9999, "", 2, Eklogin},
+		{"krx-shell", 9999, "", 2, Kshell},
+		{"rlogind.socket", 2105, "", 2, Eklogin},
+		{"", 544, Login, 2, Kshell},
 	} {
 		got, err := pickService(tc.name, tc.port, tc.fallback, tc.count)
 		if got != tc.want || (err != nil) != (tc.want == "") {
