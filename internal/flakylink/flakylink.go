@@ -269,9 +269,13 @@ func (ns *Namespace) ListenConfig(lc *net.ListenConfig, addr string) (*net.TCPLi
 	return ln.(*net.TCPListener), nil
 }
 
-// Dial connects to TCP addr from inside ns.
+// DialTimeout bounds Dial's connect (a lossy link may need SYN
+// retransmissions, 1 s, 2 s, …).
+const DialTimeout = 30 * time.Second
+
+// Dial connects to TCP addr from inside ns, within DialTimeout.
 func (ns *Namespace) Dial(addr string) (*net.TCPConn, error) {
-	return ns.DialWith(&net.Dialer{}, addr)
+	return ns.DialWith(&net.Dialer{Timeout: DialTimeout}, addr)
 }
 
 // DialWith connects to TCP addr from inside ns with d. The socket is made

@@ -80,7 +80,7 @@ func TestNamespacesAndCleanup(t *testing.T) {
 // TestLossyTransfer: at 25 % loss a transfer still completes intact (TCP
 // retransmits) and the drop rule counted its drops.
 func TestLossyTransfer(t *testing.T) {
-	l := New(t, Options{LossPercent: 25})
+	l := New(t, Options{LossPercent: 25, RTOMin: 20 * time.Millisecond})
 	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{})
 	data := make([]byte, 256<<10)
 	rand.Read(data)
@@ -224,5 +224,30 @@ func TestRTOMin(t *testing.T) {
 		if !strings.Contains(string(out), "rto_min lock 20ms") {
 			t.Errorf("%s: route %q has no rto_min 20ms", ns.Name, out)
 		}
+	}
+}
+
+// TestRate: RateMbit puts a token bucket on the sender's veth, and data
+// still crosses it intact.
+func TestRate(t *testing.T) {
+	if _, err := exec.LookPath("tc"); err != nil {
+		t.Skip("tc not installed")
+	}
+	l := New(t, Options{RateMbit: 10})
+	out, err := exec.Command("ip", "netns", "exec", l.Sender.Name, "tc", "qdisc", "show", "dev", l.Sender.Dev).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "tbf") || !strings.Contains(string(out), "rate 10Mbit") {
+		t.Fatalf("qdisc: %s", out)
+	}
+	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{})
+	data := make([]byte, 64<<10)
+	rand.Read(data)
+	go func() { snd.Write(data); snd.CloseWrite() }()
+	rcv.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(rcv)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("received %d of %d bytes intact: %v", len(got), len(data), err)
 	}
 }
