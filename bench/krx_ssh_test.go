@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The benchmarks in this file put krx's encrypted session (rsh -x, rcp -x
+// against krx's rlogind) beside OpenSSH (a throwaway sshd on loopback with
+// its default cipher, chacha20-poly1305 in OpenSSH 9.2), interleaved in one
+// run; every figure and ratio is a metric of the same benchmark.
+
+// sshHost is where ssh and scp connect (sshd listens on 127.0.0.1 only).
+const sshHost = "root@127.0.0.1"
+
+// krxHost names the host for krx's clients: its service principal is
+// host/localhost (TESTBED.md), and rlogind listens on 127.0.0.1.
+const krxHost = "localhost"
+
+// BenchmarkBulkRshXvsSSH: "rsh -x localhost 'cat >/dev/null' < 1 GiB" vs
+// "ssh 127.0.0.1 'cat >/dev/null' < 1 GiB", alternately; also the AES-256
+// CFB-64 ceiling measured in the same run. Targets (issue 5): krx/ssh ≥ 1.0,
+// krx/ceiling ≥ 0.85.
+func BenchmarkBulkRshXvsSSH(b *testing.B) {
+	needNetns(b)
+	_, src := data(b)
+	ssh := startSSHD(b)
+	k := startKrx(b)
+	k.serveLoopback(b)
+	var tk, ts time.Duration
+	var ceil float64
+	b.ResetTimer()
+	for range b.N {
+		tk += runQuiet(b, k.command("rsh", "-x", "-p", k.Shell, krxHost, "cat >/dev/null"), src)
+		ts += runQuiet(b, sshCmd(ssh, "cat >/dev/null"), src)
+		ceil += aesCFB64Ceiling(b)
+	}
+	mb := float64(fileSize) * float64(b.N) / 1e6
+	krx, sshr := mb/tk.Seconds(), mb/ts.Seconds()
+	ceil /= float64(b.N)
+	b.ReportMetric(krx, "krx-MB/s")
+	b.ReportMetric(sshr, "ssh-MB/s")
+	b.ReportMetric(krx/sshr, "krx/ssh")
+	b.ReportMetric(ceil, "aes256cfb64-ceiling-MB/s")
+	b.ReportMetric(krx/ceil, "krx/ceiling")
+}
+
+// BenchmarkRcpXvsSCP: "rcp -x 1GiB localhost:dst" (krx rcp on both ends,
+// --remote-rcp) vs scp with its default protocol (SFTP in OpenSSH 9.2) and
+// vs "scp -O" (the legacy scp/rcp protocol), alternately. Target: krx/scp
+// ≥ 1.0 (against the default, SFTP) and krx/ceiling ≥ 0.85.
+func BenchmarkRcpXvsSCP(b *testing.B) {
+	needNetns(b)
+	dir, src := data(b)
+	ssh := startSSHD(b)
+	k := startKrx(b)
+	k.serveLoopback(b)
+	dst := filepath.Join(dir, "dst-krx-ssh")
+	var tk, ts, to time.Duration
+	var ceil float64
+	b.ResetTimer()
+	for range b.N {
+		tk += runQuiet(b, k.command("rcp", "-x", "--remote-rcp="+filepath.Join(k.Bin, "rcp"), "-P", k.Shell, src, krxHost+":"+dst), "")
+		checkSize(b, dst)
+		ts += runQuiet(b, scpCmd(ssh, src, sshHost+":"+dst), "")
+		checkSize(b, dst)
+		to += runQuiet(b, scpCmd(ssh, "-O", src, sshHost+":"+dst), "")
+		checkSize(b, dst)
+		ceil += aesCFB64Ceiling(b)
+	}
+	mb := float64(fileSize) * float64(b.N) / 1e6
+	krx, sftp, legacy := mb/tk.Seconds(), mb/ts.Seconds(), mb/to.Seconds()
+	ceil /= float64(b.N)
+	b.ReportMetric(krx, "krx-MB/s")
+	b.ReportMetric(sftp, "scp-MB/s")
+	b.ReportMetric(legacy, "scp-O-MB/s")
+	b.ReportMetric(krx/sftp, "krx/scp")
+	b.ReportMetric(krx/legacy, "krx/scp-O")
+	b.ReportMetric(ceil, "aes256cfb64-ceiling-MB/s")
+	b.ReportMetric(krx/ceil, "krx/ceiling")
+}
+
+// checkSize fails b unless path is a whole copy, then removes it (untimed:
+// the callers time each command alone).
+func checkSize(b *testing.B, path string) {
+	b.Helper()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != fileSize {
+		b.Fatalf("copy %s: %v (size %v, want %d)", path, err, fi, fileSize)
+	}
+	os.Remove(path)
+}
+
+// BenchmarkSetup: the whole command "rsh -x localhost /bin/true" vs
+// "ssh 127.0.0.1 /bin/true" (wall time, medians of 11 alternating runs per
+// op). Both remote sides start root's login shell, whose own start-up is
+// reported as bashrc-ms (sourcing /root/.bashrc locally). Target: krx/ssh
+// ≤ 0.25.
+func BenchmarkSetup(b *testing.B) {
+	needNetns(b)
+	ssh := startSSHD(b)
+	k := startKrx(b)
+	k.serveLoopback(b)
+	const runs = 11
+	var tk, ts, tb []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for range runs {
+			tk = append(tk, runQuiet(b, k.command("rsh", "-x", "-p", k.Shell, krxHost, "/bin/true"), ""))
+			ts = append(ts, runQuiet(b, sshCmd(ssh, "/bin/true"), ""))
+			tb = append(tb, runQuiet(b, bashrcCmd(), ""))
+		}
+	}
+	krx, sshm := quantile(tk, 0.5)/1e3, quantile(ts, 0.5)/1e3
+	b.ReportMetric(krx, "krx-ms")
+	b.ReportMetric(sshm, "ssh-ms")
+	b.ReportMetric(krx/sshm, "krx/ssh")
+	b.ReportMetric(quantile(tb, 0.5)/1e3, "bashrc-ms")
+}

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"bytes"
+	"crypto/aes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/krx-suite/krx/internal/krbtest"
+)
+
+// krxServer is krx's own rlogind serving only eklogin and kshell on
+// loopback, with a throwaway MIT realm; alice@KRX.TEST is authorised for
+// root by a .k5login in a private --k5login-dir.
+type krxServer struct {
+	Bin        string // directory of the built rsh, rcp, rlogin, rlogind
+	Login      string // eklogin port
+	Shell      string // kshell port
+	Realm      *krbtest.Realm
+	Env        []string // os.Environ() plus the realm's, alice's ccache
+	K5LoginDir string
+	RCache     string
+	log        bytes.Buffer
+}
+
+// needNetns skips b outside TestMain's private network namespace.
+func needNetns(b *testing.B) {
+	b.Helper()
+	if os.Getenv(netnsEnv) == "" {
+		b.Skip("needs root: starts sshd, a KDC and rlogind in a fresh network namespace (see TestMain)")
+	}
+}
+
+// buildKrx builds krx's programs into a temporary directory.
+func buildKrx(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	for _, p := range []string{"rsh", "rcp", "rlogin", "rlogind"} {
+		if out, err := exec.Command(goBin, "build", "-o", filepath.Join(dir, p),
+			"github.com/krx-suite/krx/cmd/"+p).CombinedOutput(); err != nil {
+			b.Fatalf("go build %s: %v\n%s", p, err, out)
+		}
+	}
+	return dir
+}
+
+// startKrx starts a realm, kinits alice and builds krx; Serve starts the
+// daemon.
+func startKrx(b *testing.B) *krxServer {
+	b.Helper()
+	r, err := krbtest.Start("", krbtest.Options{})
+	if errors.Is(err, krbtest.ErrNoMIT) {
+		b.Skip(err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	cc, err := r.Kinit("alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &krxServer{Bin: buildKrx(b), Realm: r, Env: append(os.Environ(), r.Env(cc)...)}
+	dir := b.TempDir()
+	s.K5LoginDir = filepath.Join(dir, "k5login")
+	s.RCache = filepath.Join(dir, "rcache")
+	if err := os.MkdirAll(s.K5LoginDir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.K5LoginDir, "root"), []byte("alice@"+r.Name+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// serveLoopback starts rlogind with eklogin and kshell on 127.0.0.1.
+func (s *krxServer) serveLoopback(b *testing.B) {
+	b.Helper()
+	s.Login, s.Shell = freeTCPPort(b), freeTCPPort(b)
+	cmd := s.daemon("127.0.0.1:"+s.Login, "127.0.0.1:"+s.Shell)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	stopByPid(b, cmd, "rlogind", &s.log)
+	waitListen(b, "127.0.0.1:"+s.Login)
+	waitListen(b, "127.0.0.1:"+s.Shell)
+}
+
+// daemon is the rlogind command line for the two krx addresses.
+func (s *krxServer) daemon(login, shell string, wrap ...string) *exec.Cmd {
+	args := append(wrap, filepath.Join(s.Bin, "rlogind"), "--login-addr", "off", "--shell-addr", "off",
+		"--eklogin-addr", login, "--kshell-addr", shell,
+		"-K", s.Realm.HostKeytab, "--rcache", s.RCache, "--k5login-dir", s.K5LoginDir)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+s.Realm.Krb5Conf)
+	cmd.Stdout, cmd.Stderr = &s.log, &s.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// command is one of krx's clients with the realm's environment.
+func (s *krxServer) command(prog string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(s.Bin, prog), args...)
+	cmd.Env = s.Env
+	return cmd
+}
+
+// runQuiet runs cmd with stdin from in (nil: /dev/null) and fails b on an
+// error or any output.
+func runQuiet(b *testing.B, cmd *exec.Cmd, in string) time.Duration {
+	b.Helper()
+	if in != "" {
+		f, err := os.Open(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil || len(out) != 0 {
+		b.Fatalf("%v: %v: %s", cmd.Args, err, out)
+	}
+	return d
+}
+
+// aesCFB64Ceiling measures the one-core ceiling of a CFB with 64-bit
+// feedback over AES-256 in MB/s: each block encryption depends on the
+// previous one (as in CFB), and yields 8 bytes of key stream.
+func aesCFB64Ceiling(b *testing.B) float64 {
+	b.Helper()
+	c, err := aes.NewCipher(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const blocks = 1 << 22
+	best := time.Duration(1<<63 - 1)
+	var blk [16]byte
+	for range 3 {
+		start := time.Now()
+		for range blocks {
+			c.Encrypt(blk[:], blk[:])
+		}
+		best = min(best, time.Since(start))
+	}
+	if blk == [16]byte{} {
+		b.Fatal("AES produced zeros") // keeps the loop from being optimised away
+	}
+	return 8 * blocks / best.Seconds() / 1e6
+}
+
+// quantile of sorted durations in µs.
+func quantile(d []time.Duration, q float64) float64 {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q * float64(len(s)-1))
+	return float64(s[i].Nanoseconds()) / 1e3
+}
