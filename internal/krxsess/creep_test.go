@@ -147,9 +147,7 @@ func TestCreepInLoopback(t *testing.T) {
 			flushes = append(flushes, want[i].DataOffset)
 		}
 	}
-	if err := matchFlushed(term.buf.Bytes(), data, flushes); err != nil {
-		t.Fatal(err)
-	}
+	checkFlushed(t, term.buf.Bytes(), data, flushes)
 	if st.Chain.Pushed != int64(len(data)) || st.Chain.Written+st.Chain.Dropped != int64(len(data)) || st.Chain.Written != int64(term.buf.Len()) {
 		t.Errorf("chain %+v, data %d, terminal %d", st.Chain, len(data), term.buf.Len())
 	}
@@ -164,6 +162,20 @@ func TestCreepInLoopback(t *testing.T) {
 	}
 	t.Logf("%d commands (%d urgent flushes), %d marks reached, %d hints; %d data bytes: %d painted, %d flushed",
 		len(got), urgent, st.Marks, st.Watch.Hints, len(data), st.Chain.Written, st.Chain.Dropped)
+}
+
+// checkFlushed fails t unless term is data with flushed ranges left out:
+// matchFlushed first (fast), and exactFlushed (netns_test.go) when it
+// objects, because matchFlushed cannot see fewer than 16 bytes painted
+// between two flushes.
+func checkFlushed(t *testing.T, term, data []byte, flushes []int64) {
+	t.Helper()
+	if err := matchFlushed(term, data, flushes); err != nil {
+		if xerr := exactFlushed(term, data, flushes); xerr != nil {
+			t.Fatal(xerr)
+		}
+		t.Logf("matchFlushed: %v — a false alarm: exactFlushed accepts the terminal", err)
+	}
 }
 
 // matchFlushed checks that the terminal output is the data with some
