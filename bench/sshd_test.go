@@ -27,9 +27,17 @@ type sshServer struct {
 	log  bytes.Buffer
 }
 
-// startSSHD starts sshd in the test binary's network namespace; it skips b
-// when OpenSSH is not installed. b.Cleanup stops sshd by its pid.
+// startSSHD starts sshd on 127.0.0.1 in the test binary's network
+// namespace; it skips b when OpenSSH is not installed. b.Cleanup stops
+// sshd by its pid.
 func startSSHD(b *testing.B) *sshServer {
+	b.Helper()
+	return startSSHDOn(b, "127.0.0.1", dialLocal)
+}
+
+// startSSHDOn starts sshd listening on ip, run under wrap (e.g. "ip netns
+// exec NAME"); dial checks that it listens.
+func startSSHDOn(b *testing.B, ip string, dial func(addr string) error, wrap ...string) *sshServer {
 	b.Helper()
 	for _, p := range []string{"sshd", "ssh", "scp", "ssh-keygen"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -60,7 +68,7 @@ func startSSHD(b *testing.B) *sshServer {
 	}
 	s := &sshServer{Port: freeTCPPort(b), Key: userKey}
 	cfg := filepath.Join(dir, "sshd_config")
-	conf := fmt.Sprintf(`ListenAddress 127.0.0.1:%s
+	conf := fmt.Sprintf(`ListenAddress %s:%s
 HostKey %s
 PidFile %s
 AuthorizedKeysFile %s
@@ -73,19 +81,31 @@ UsePAM no
 PrintMotd no
 PrintLastLog no
 UseDNS no
-`, s.Port, hostKey, filepath.Join(dir, "sshd.pid"), auth)
+Subsystem sftp %s
+`, ip, s.Port, hostKey, filepath.Join(dir, "sshd.pid"), auth, sftpServer())
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
+	args := append(wrap, sshd, "-D", "-e", "-f", cfg)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = &s.log, &s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	stopByPid(b, cmd, "sshd", &s.log)
-	waitListen(b, "127.0.0.1:"+s.Port)
+	waitDial(b, net.JoinHostPort(ip, s.Port), dial)
 	return s
+}
+
+// sftpServer is Debian's sftp-server (what its sshd_config names), or
+// sshd's in-process one if that is missing.
+func sftpServer() string {
+	const debian = "/usr/lib/openssh/sftp-server"
+	if _, err := os.Stat(debian); err == nil {
+		return debian
+	}
+	return "internal-sftp"
 }
 
 // Args are ssh's (and scp's) options for this server, then extra.
@@ -126,11 +146,25 @@ func freeTCPPort(b *testing.B) string {
 
 func waitListen(b *testing.B, addr string) {
 	b.Helper()
+	waitDial(b, addr, dialLocal)
+}
+
+// dialLocal connects to addr in this network namespace and hangs up.
+func dialLocal(addr string) error {
+	c, err := net.Dial("tcp", addr)
+	if err == nil {
+		c.Close()
+	}
+	return err
+}
+
+// waitDial waits up to 20 s until dial(addr) succeeds.
+func waitDial(b *testing.B, addr string, dial func(string) error) {
+	b.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.Dial("tcp", addr)
+		err := dial(addr)
 		if err == nil {
-			c.Close()
 			return
 		}
 		if time.Now().After(deadline) {
