@@ -29,14 +29,20 @@ func BenchmarkBulkRshXvsSSH(b *testing.B) {
 	ssh := startSSHD(b)
 	k := startKrx(b)
 	k.serveLoopback(b)
-	var tk, ts time.Duration
+	var tk, ts, ck, cs, dk, ds time.Duration
 	var ceil float64
 	b.ResetTimer()
 	for range b.N {
-		tk += runQuiet(b, k.command("rsh", "-x", "-p", k.Shell, krxHost, "cat >/dev/null"), src)
-		ts += runQuiet(b, sshCmd(ssh, "cat >/dev/null"), src)
+		c, d0 := k.command("rsh", "-x", "-p", k.Shell, krxHost, "cat >/dev/null"), procCPU(k.Pid)
+		tk += runQuiet(b, c, src)
+		ck, dk = ck+cpuOf(c), dk+procCPU(k.Pid)-d0
+		c, d0 = sshCmd(ssh, "cat >/dev/null"), procCPU(ssh.Pid)
+		ts += runQuiet(b, c, src)
+		cs, ds = cs+cpuOf(c), ds+procCPU(ssh.Pid)-d0
 		ceil += aesCFB64Ceiling(b)
 	}
+	reportCPU(b, "krx", ck, dk, tk)
+	reportCPU(b, "ssh", cs, ds, ts)
 	mb := float64(fileSize) * float64(b.N) / 1e6
 	krx, sshr := mb/tk.Seconds(), mb/ts.Seconds()
 	ceil /= float64(b.N)
@@ -45,6 +51,13 @@ func BenchmarkBulkRshXvsSSH(b *testing.B) {
 	b.ReportMetric(krx/sshr, "krx/ssh")
 	b.ReportMetric(ceil, "aes256cfb64-ceiling-MB/s")
 	b.ReportMetric(krx/ceil, "krx/ceiling")
+}
+
+// reportCPU reports a contender's client and server CPU time as shares
+// of its wall time (1.0: one core busy all along).
+func reportCPU(b *testing.B, name string, client, server, wall time.Duration) {
+	b.ReportMetric(client.Seconds()/wall.Seconds(), name+"-client-cpu/wall")
+	b.ReportMetric(server.Seconds()/wall.Seconds(), name+"-server-cpu/wall")
 }
 
 // BenchmarkRcpXvsSCP: "rcp -x 1GiB localhost:dst" (krx rcp on both ends,
@@ -58,18 +71,24 @@ func BenchmarkRcpXvsSCP(b *testing.B) {
 	k := startKrx(b)
 	k.serveLoopback(b)
 	dst := filepath.Join(dir, "dst-krx-ssh")
-	var tk, ts, to time.Duration
+	var tk, ts, to, ck, cs, dk, ds time.Duration
 	var ceil float64
 	b.ResetTimer()
 	for range b.N {
-		tk += runQuiet(b, k.command("rcp", "-x", "--remote-rcp="+filepath.Join(k.Bin, "rcp"), "-P", k.Shell, src, krxHost+":"+dst), "")
+		c, d0 := k.command("rcp", "-x", "--remote-rcp="+filepath.Join(k.Bin, "rcp"), "-P", k.Shell, src, krxHost+":"+dst), procCPU(k.Pid)
+		tk += runQuiet(b, c, "")
+		ck, dk = ck+cpuOf(c), dk+procCPU(k.Pid)-d0
 		checkSize(b, dst)
-		ts += runQuiet(b, scpCmd(ssh, src, sshHost+":"+dst), "")
+		c, d0 = scpCmd(ssh, src, sshHost+":"+dst), procCPU(ssh.Pid)
+		ts += runQuiet(b, c, "")
+		cs, ds = cs+cpuOf(c), ds+procCPU(ssh.Pid)-d0
 		checkSize(b, dst)
 		to += runQuiet(b, scpCmd(ssh, "-O", src, sshHost+":"+dst), "")
 		checkSize(b, dst)
 		ceil += aesCFB64Ceiling(b)
 	}
+	reportCPU(b, "krx", ck, dk, tk)
+	reportCPU(b, "scp", cs, ds, ts)
 	mb := float64(fileSize) * float64(b.N) / 1e6
 	krx, sftp, legacy := mb/tk.Seconds(), mb/ts.Seconds(), mb/to.Seconds()
 	ceil /= float64(b.N)

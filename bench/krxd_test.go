@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/aes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +30,7 @@ type krxServer struct {
 	Env        []string // os.Environ() plus the realm's, alice's ccache
 	K5LoginDir string
 	RCache     string
+	Pid        int // rlogind's
 	log        bytes.Buffer
 }
 
@@ -90,6 +94,7 @@ func (s *krxServer) serveLoopback(b *testing.B) {
 		b.Fatal(err)
 	}
 	stopByPid(b, cmd, "rlogind", &s.log)
+	s.Pid = cmd.Process.Pid
 	waitListen(b, "127.0.0.1:"+s.Login)
 	waitListen(b, "127.0.0.1:"+s.Shell)
 }
@@ -157,6 +162,38 @@ func aesCFB64Ceiling(b *testing.B) float64 {
 		b.Fatal("AES produced zeros") // keeps the loop from being optimised away
 	}
 	return 8 * blocks / best.Seconds() / 1e6
+}
+
+// procCPU is the CPU time pid and its reaped children have used so far
+// (utime+stime+cutime+cstime of /proc/pid/stat), 0 if unreadable.
+func procCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime is field 14.
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, v := range f[11:15] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / clockTicks)
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/pid/stat times.
+const clockTicks = 100
+
+// cpuOf is the CPU time a finished command used.
+func cpuOf(cmd *exec.Cmd) time.Duration {
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 // quantile of sorted durations in µs.

@@ -24,6 +24,7 @@ const sshPrivsepDir = "/run/sshd"
 type sshServer struct {
 	Port string // TCP port on 127.0.0.1
 	Key  string // the client's private key
+	Pid  int    // sshd's
 	log  bytes.Buffer
 }
 
@@ -94,6 +95,7 @@ Subsystem sftp %s
 		b.Fatal(err)
 	}
 	stopByPid(b, cmd, "sshd", &s.log)
+	s.Pid = cmd.Process.Pid
 	waitDial(b, net.JoinHostPort(ip, s.Port), dial)
 	return s
 }
