@@ -13,6 +13,10 @@ import (
 // floodBytes is how much of the flood the terminal paints before ^C.
 const floodBytes = 256 << 10
 
+// floodsPerOp is how many floods each client gets per op, alternately
+// (the urgent hint races the data, so one flood is a poor sample).
+const floodsPerOp = 3
+
 // quietAfterFlush is the silence that ends the count after ^C (TESTBED.md).
 const quietAfterFlush = 500 * time.Millisecond
 
@@ -22,7 +26,8 @@ const quietAfterFlush = 500 * time.Millisecond
 // stream) and "ssh -tt" (no flush: what is in flight is painted), on a
 // slow link as in TESTBED.md: the daemons in one network namespace, the
 // clients in another, joined by a veth with "tbf rate 10mbit burst 16kb
-// latency 50ms" on the server's side. Target: krx/ssh ≤ 1/50.
+// latency 50ms" on the server's side. Means per flood, and krx's worst.
+// Target: krx/ssh ≤ 1/50.
 func BenchmarkFlush(b *testing.B) {
 	needNetns(b)
 	if err := flakylink.Available(flakylink.Options{RateMbit: 10}); err != nil {
@@ -68,17 +73,20 @@ func BenchmarkFlush(b *testing.B) {
 	sc := exec.Command(inCli[0], append(append(inCli[1:], "ssh"), ssh.Args("-p", "-tt", "root@"+srv.Addr)...)...)
 	sc.Env = os.Environ()
 	sshs := startPty(b, "ssh -tt", sc)
-	var nk, ns int
+	var nk, ns, worst int
 	var qk, qs time.Duration
 	b.ResetTimer()
 	for range b.N {
-		n, q := krx.flood(b)
-		nk, qk = nk+n, qk+q
-		n, q = sshs.flood(b)
-		ns, qs = ns+n, qs+q
+		for range floodsPerOp {
+			n, q := krx.flood(b)
+			nk, qk, worst = nk+n, qk+q, max(worst, n)
+			n, q = sshs.flood(b)
+			ns, qs = ns+n, qs+q
+		}
 	}
 	b.StopTimer()
-	ops := float64(b.N)
+	ops := float64(b.N * floodsPerOp)
+	b.ReportMetric(float64(worst)/1e3, "krx-worst-painted-KB")
 	b.ReportMetric(float64(nk)/ops/1e3, "krx-painted-KB")
 	b.ReportMetric(float64(ns)/ops/1e3, "ssh-painted-KB")
 	b.ReportMetric(float64(nk)/float64(max(ns, 1)), "krx/ssh")

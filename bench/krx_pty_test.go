@@ -132,7 +132,8 @@ func (s *ptySession) roundTrip(b *testing.B) time.Duration {
 // a byte written on the pty master comes back through client, connection,
 // daemon, remote pty and cat. Rounds of 50 round trips alternate between
 // the two sessions (500 each per op); p50 and p99 in µs. Target: p50
-// krx/ssh ≤ 0.4.
+// krx/ssh ≤ 0.4. A third pty running the same "stty raw -echo; cat"
+// locally (two pty hops, no client, network or daemon) gives the floor.
 func BenchmarkEchoRTT(b *testing.B) {
 	needNetns(b)
 	ssh := startSSHD(b)
@@ -144,13 +145,18 @@ func BenchmarkEchoRTT(b *testing.B) {
 	sc := exec.Command("ssh", ssh.Args("-p", "-tt", sshHost)...)
 	sc.Env = os.Environ()
 	sshs := startPty(b, "ssh -tt", sc)
-	krx.rawCat(b)
-	sshs.rawCat(b)
-	for range 20 { // warm up both paths
-		krx.roundTrip(b)
-		sshs.roundTrip(b)
+	// The floor: the same cat on a second pty, locally, no network.
+	floor := startPty(b, "local sh", exec.Command("sh"))
+	all := []*ptySession{krx, sshs, floor}
+	for _, s := range all {
+		s.rawCat(b)
 	}
-	var tk, ts []time.Duration
+	for range 20 { // warm up every path
+		for _, s := range all {
+			s.roundTrip(b)
+		}
+	}
+	var tk, ts, tf []time.Duration
 	b.ResetTimer()
 	for range b.N {
 		for range 10 {
@@ -160,12 +166,15 @@ func BenchmarkEchoRTT(b *testing.B) {
 			for range 50 {
 				ts = append(ts, sshs.roundTrip(b))
 			}
+			for range 50 {
+				tf = append(tf, floor.roundTrip(b))
+			}
 		}
 	}
 	b.StopTimer()
 	// Every byte must come back once, from the remote cat: a local echo
 	// (the client leaving the pty cooked) would double the count.
-	for _, s := range []*ptySession{krx, sshs} {
+	for _, s := range all {
 		n, _ := s.drain(200 * time.Millisecond)
 		if want := 20 + 500*b.N; s.echo+n != want {
 			b.Fatalf("%s: %d bytes echoed for %d typed", s.name, s.echo+n, want)
@@ -177,4 +186,5 @@ func BenchmarkEchoRTT(b *testing.B) {
 	b.ReportMetric(s50, "ssh-p50-µs")
 	b.ReportMetric(quantile(ts, 0.99), "ssh-p99-µs")
 	b.ReportMetric(k50/s50, "krx/ssh-p50")
+	b.ReportMetric(quantile(tf, 0.5), "pty-cat-floor-p50-µs")
 }
