@@ -31,6 +31,7 @@ type krxServer struct {
 	K5LoginDir string
 	RCache     string
 	Pid        int // rlogind's
+	perfRuns   int
 	log        bytes.Buffer
 }
 
@@ -111,9 +112,20 @@ func (s *krxServer) daemon(login, shell string, wrap ...string) *exec.Cmd {
 	return cmd
 }
 
+// perfEnv names a directory: if set, each krx client a benchmark runs is
+// profiled there by "perf record -g" (its figures then include perf's
+// sampling cost; for finding where the client's time goes only).
+const perfEnv = "KRX_BENCH_PERF"
+
 // command is one of krx's clients with the realm's environment.
 func (s *krxServer) command(prog string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(s.Bin, prog), args...)
+	args = append([]string{filepath.Join(s.Bin, prog)}, args...)
+	if dir := os.Getenv(perfEnv); dir != "" {
+		s.perfRuns++
+		out := filepath.Join(dir, fmt.Sprintf("%s-%d.perf", prog, s.perfRuns))
+		args = append([]string{"perf", "record", "-q", "-g", "-F", "997", "-o", out, "--"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = s.Env
 	return cmd
 }
