@@ -1,205 +1,236 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/hex"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
+	"os/signal"
+	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
+	"strings"
+	"syscall"
+	"time"
 
-	"github.com/krx-suite/krx/cfbstream"
 	"github.com/krx-suite/krx/internal/krbtest"
-	"github.com/krx-suite/krx/krbauth"
 )
 
-// demoVersion is the application version of this demo exchange (9 bytes
-// with its NUL, as kcmd requires); the real krx version comes with the
-// encrypted-session work.
-const demoVersion = "KRXDEMO1"
-
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
+	var o options
+	flag.StringVar(&o.bin, "bin", "bin", "directory holding the built rlogin, rsh, rcp and rlogind")
+	flag.IntVar(&o.size, "size", 4<<20, "size in bytes of the file the rcp round trip copies")
+	flag.StringVar(&o.interactive, "interactive", "auto", `run an interactive "rlogin -x": auto (if stdin is a terminal), yes or no`)
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "demo: no arguments expected; see -h")
+		os.Exit(2)
+	}
+	// ^C, SIGTERM or a hangup cancel the demo; run then stops everything it
+	// started before returning.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		if sig, ok := <-sigc; ok {
+			cancel(fmt.Errorf("%w: %v", errInterrupted, sig))
+		}
+	}()
+	err := run(ctx, o)
+	signal.Stop(sigc)
+	close(sigc)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			fmt.Fprintf(os.Stderr, "demo: %v (during: %v); everything it started is stopped\n", cause, err)
+		} else {
+			fmt.Fprintln(os.Stderr, "demo: FAILED:", err)
+		}
 		os.Exit(1)
 	}
+	step("demo finished: every process it started is stopped and its files are removed")
 }
 
-func run() error {
-	step("starting a throwaway MIT realm on 127.0.0.1")
-	realm, err := krbtest.Start("", krbtest.Options{})
+// errInterrupted is the cause of a demo stopped by a signal.
+var errInterrupted = errors.New("demo: interrupted")
+
+// options are the demo's flags.
+type options struct {
+	bin         string
+	size        int
+	interactive string
+}
+
+// env is what every step needs.
+type env struct {
+	bin      string
+	krbEnv   []string // KRB5_CONFIG, KRB5CCNAME, ... for the clients
+	login    int      // eklogin port of rlogind and its relay
+	shell    int      // kshell port of rlogind and its relay
+	dir      string   // the demo's local files
+	remote   string   // the "remote" side's directory
+	user     string
+	plain    []string // plaintext the session carried, searched for on the wire
+	capture  *Capture
+	realm    string
+	fileSize int
+}
+
+func run(ctx context.Context, o options) (err error) {
+	if os.Geteuid() != 0 {
+		return errors.New("the demo must run as root: rlogind starts each session as the authenticated user, " +
+			"which needs root (try: sudo make demo)")
+	}
+	bin, err := filepath.Abs(o.bin)
 	if err != nil {
 		return err
 	}
-	dir := realm.Dir
+	for _, p := range []string{"rlogin", "rsh", "rcp", "rlogind"} {
+		if fi, err := os.Stat(filepath.Join(bin, p)); err != nil || fi.Mode()&0o111 == 0 {
+			return fmt.Errorf("%s not found in %s: run make build first", p, bin)
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		return fmt.Errorf("who am I: %w", err)
+	}
+	e := &env{bin: bin, user: u.Username, capture: &Capture{}, fileSize: o.size}
+
+	step("starting a throwaway MIT Kerberos realm on " + serverIP)
+	realm, err := krbtest.Start("", krbtest.Options{Users: []string{u.Username}})
+	if err != nil {
+		return err
+	}
+	realmDir := realm.Dir
 	defer func() {
 		realm.Close()
-		step("stopped the KDC and removed " + dir)
+		step("stopped the KDC and removed " + realmDir)
 	}()
-	fmt.Printf("   realm %s, KDC %s, files in %s\n", realm.Name, realm.KDCAddr(), realm.Dir)
-	cc, err := realm.Kinit("alice")
+	e.realm = realm.Name
+	fmt.Printf("   realm %s, KDC on %s, KDC pid %d, files in %s\n", realm.Name, realm.KDCAddr(), kdcPid(realm.Dir), realm.Dir)
+	// The clients ask for host/<the name they dial>: the relay's address.
+	svc := "host/" + relayIP
+	if err := realm.Kadmin("addprinc -randkey " + svc); err != nil {
+		return err
+	}
+	if err := realm.Kadmin("ktadd -k " + realm.HostKeytab + " " + svc); err != nil {
+		return err
+	}
+	fmt.Printf("   principals %s@%s (password-protected) and %s, %s in the keytab %s\n",
+		u.Username, realm.Name, krbtest.Service, svc, filepath.Base(realm.HostKeytab))
+	cc, err := realm.Kinit(u.Username)
 	if err != nil {
 		return err
 	}
-	step("MIT kinit gave alice a TGT in " + filepath.Base(cc))
+	e.krbEnv = realm.Env(cc)
+	step(fmt.Sprintf("MIT kinit gave %s@%s a ticket-granting ticket (KRB5CCNAME=FILE:%s)", u.Username, realm.Name, cc))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if e.dir, err = os.MkdirTemp("", "krx-demo-"); err != nil {
 		return err
 	}
-	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
-	// What the authenticator checksum binds, as kcmd does: port, payload, user.
-	bind := krbauth.KcmdChecksumData(port, "demo", "alice")
+	defer os.RemoveAll(e.dir)
+	if e.remote, err = os.MkdirTemp("", "krx-demo-remote-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(e.remote)
 
-	tap := &wireTap{}
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- serve(ln, realm, bind, tap) }()
+	lrelay, err := ListenRelay("eklogin", 0, e.capture)
+	if err != nil {
+		return err
+	}
+	defer lrelay.Close()
+	srelay, err := ListenRelay("kshell", 0, e.capture)
+	if err != nil {
+		return err
+	}
+	defer srelay.Close()
+	e.login, e.shell = lrelay.Port(), srelay.Port()
+	logPath := filepath.Join(e.dir, "rlogind.log")
+	d, err := startRlogind(bin, e.krbEnv, realm.HostKeytab, filepath.Join(e.dir, "rcache"), logPath, e.login, e.shell)
+	if err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			step("stopping rlogind (SIGTERM) and the relays")
+			d.stop()
+			printLog(logPath)
+		}
+	}()
+	step(fmt.Sprintf("started %s/rlogind (pid %d) serving only the krx services", bin, d.pid()))
+	fmt.Printf("   rlogind pid %d: krx login (eklogin) on %s:%d, krx shell (kshell) on %s:%d, plain services off\n",
+		d.pid(), serverIP, e.login, serverIP, e.shell)
+	lrelay.Serve()
+	srelay.Serve()
+	fmt.Printf("   wire capture: a counting relay on %s:%d and %s:%d (same ports: the krx checksum binds the\n"+
+		"   server port) forwards to rlogind from %s, so the server's stderr connection comes back through it too\n",
+		relayIP, e.login, relayIP, e.shell, upstreamIP)
 
-	cl, err := krbauth.NewClient(krbauth.ClientOptions{Krb5Conf: realm.Krb5Conf, CCache: cc})
-	if err != nil {
+	if err := e.rsh(ctx); err != nil {
 		return err
 	}
-	st, err := cl.ServiceTicket("localhost", "")
-	if err != nil {
+	if err := e.rcp(ctx); err != nil {
 		return err
 	}
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	res, err := krbauth.SendAuth(conn, st, krbauth.SendAuthOptions{
-		AppVersion: demoVersion, ChecksumData: bind, Checksum: krbauth.ChecksumKeyed})
-	if err != nil {
-		return err
-	}
-	step(fmt.Sprintf("client: %s authenticated to %s, AP-REP verified, subkey %s",
-		res.Client, res.Server, krbauth.EnctypeName(res.Subkey.Type)))
-
-	enc, dec, err := pair(res.Subkey, cfbstream.Client)
-	if err != nil {
-		return err
-	}
-	w, r := cfbstream.NewWriter(conn, enc), bufio.NewReader(cfbstream.NewReader(conn, dec))
-	lines := []string{"echo hello from krx", "id -un; uname -s", "exit"}
-	for _, l := range lines {
-		if _, err := w.Write([]byte(l + "\n")); err != nil {
+	if interactive(o.interactive) {
+		if err := e.rlogin(ctx); err != nil {
 			return err
 		}
-		reply, err := r.ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("reading the reply: %w", err)
-		}
-		fmt.Printf("   client sent %q, server answered %q\n", l, reply)
-	}
-	conn.Close()
-	if err := <-srvErr; err != nil {
-		return err
+	} else {
+		step("stdin is not a terminal: skipping the interactive rlogin -x")
 	}
 
-	wire, plain := tap.bytes()
-	fmt.Printf("   first 32 bytes the server received after the AP exchange: %s\n", hex.EncodeToString(wire[:min(32, len(wire))]))
-	same := 0
-	for i := range wire {
-		if wire[i] == plain[i] {
-			same++
-		}
+	step("stopping rlogind (SIGTERM) and the relays")
+	stopped = true
+	if err := d.stop(); err != nil {
+		fmt.Printf("   rlogind: %v\n", err)
 	}
-	fmt.Printf("   %d ciphertext bytes, %d plaintext bytes; equal at the same position: %d (chance alone: about %.1f)\n",
-		len(wire), len(plain), same, float64(len(wire))/256)
-	for _, l := range lines {
-		if bytes.Contains(wire, []byte(l)) {
-			return fmt.Errorf("plaintext %q found on the wire", l)
-		}
+	rerr := errors.Join(lrelay.Close(), srelay.Close())
+	printLog(logPath)
+	if rerr != nil {
+		return rerr
 	}
-	step("no plaintext line appears on the wire; same length, no padding")
-	return nil
+	return e.summary()
 }
 
-// serve is the server side: recvauth with the realm's keytab and a replay
-// cache, then an encrypted echo of each line, recording the wire bytes.
-func serve(ln net.Listener, realm *krbtest.Realm, bind []byte, tap *wireTap) error {
-	c, err := ln.Accept()
+// printLog shows rlogind's log, one line per connection.
+func printLog(path string) {
+	log, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return
 	}
-	defer c.Close()
-	kt, err := krbauth.LoadKeytab(realm.HostKeytab)
-	if err != nil {
-		return err
-	}
-	rc, err := krbauth.OpenReplayCache(filepath.Join(realm.Dir, "krx_rcache"))
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	ac := &krbauth.Acceptor{Keytab: kt, RCache: rc, Checksum: krbauth.ChecksumRequire}
-	acc, err := ac.RecvAuth(c, func(v string) bool { return v == demoVersion })
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	if err := acc.VerifyChecksum(bind); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	step(fmt.Sprintf("server: ticket for %s from %s verified with the keytab, checksum bound to port and user",
-		acc.Server, acc.Client))
-	enc, dec, err := pair(acc.Subkey, cfbstream.Server)
-	if err != nil {
-		return err
-	}
-	tap.r = c
-	in := bufio.NewReader(cfbstream.NewReader(tap, dec))
-	out := cfbstream.NewWriter(c, enc)
-	for n := 1; ; n++ {
-		line, err := in.ReadString('\n')
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		tap.plain = append(tap.plain, line...)
-		if _, err := out.Write([]byte("line " + strconv.Itoa(n) + ": " + line)); err != nil {
-			return err
-		}
+	fmt.Println("   rlogind's log:")
+	for _, l := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+		fmt.Println("     | " + l)
 	}
 }
 
-// pair derives one role's encrypter and decrypter for the main channel.
-func pair(k krbauth.Key, role cfbstream.Role) (*cfbstream.Encrypter, *cfbstream.Decrypter, error) {
-	et, err := k.EType()
-	if err != nil {
-		return nil, nil, err
+// interactive reports whether to run the interactive rlogin.
+func interactive(mode string) bool {
+	switch mode {
+	case "yes":
+		return true
+	case "no":
+		return false
 	}
-	return cfbstream.NewPair(et, k.Value, role, cfbstream.Main)
+	return isTerminal(0)
 }
 
-// wireTap records the ciphertext the server reads, to compare with the plaintext.
-type wireTap struct {
-	mu    sync.Mutex
-	r     io.Reader
-	wire  []byte
-	plain []byte
+// kdcPid reads the pid krb5kdc wrote (-P) in the realm directory; 0 if
+// it is not there.
+func kdcPid(dir string) int {
+	for range 50 {
+		b, err := os.ReadFile(filepath.Join(dir, "kdc.pid"))
+		if err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0
 }
 
-func (t *wireTap) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.mu.Lock()
-	t.wire = append(t.wire, p[:n]...)
-	t.mu.Unlock()
-	return n, err
-}
-
-func (t *wireTap) bytes() (wire, plain []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.wire, t.plain
-}
-
+// step prints one step of the demo for the person watching.
 func step(s string) { fmt.Println("== " + s) }
