@@ -80,8 +80,9 @@ func BenchmarkFlush(b *testing.B) {
 		for range floodsPerOp {
 			n, q := krx.flood(b)
 			nk, qk, worst = nk+n, qk+q, max(worst, n)
-			n, q = sshs.flood(b)
-			ns, qs = ns+n, qs+q
+			n2, q2 := sshs.flood(b)
+			ns, qs = ns+n2, qs+q2
+			b.Logf("flood: rlogin -x painted %d bytes, quiet after %v; ssh -tt %d bytes, %v", n, q, n2, q2)
 		}
 	}
 	b.StopTimer()
