@@ -34,7 +34,7 @@ func main() {
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		if sig, ok := <-sigc; ok {
-			cancel(fmt.Errorf("%w: %v", errInterrupted, sig))
+			cancel(fmt.Errorf("%w by %v", errInterrupted, sig))
 		}
 	}()
 	err := run(ctx, o)
@@ -42,7 +42,7 @@ func main() {
 	close(sigc)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
-			fmt.Fprintf(os.Stderr, "demo: %v (during: %v); everything it started is stopped\n", cause, err)
+			fmt.Fprintf(os.Stderr, "demo: %v (%v); everything it started is stopped\n", cause, err)
 		} else {
 			fmt.Fprintln(os.Stderr, "demo: FAILED:", err)
 		}
@@ -52,7 +52,7 @@ func main() {
 }
 
 // errInterrupted is the cause of a demo stopped by a signal.
-var errInterrupted = errors.New("demo: interrupted")
+var errInterrupted = errors.New("interrupted")
 
 // options are the demo's flags.
 type options struct {
