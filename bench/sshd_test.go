@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,12 +47,7 @@ func startSSHDOn(b *testing.B, ip string, dial func(addr string) error, wrap ...
 		}
 	}
 	sshd, _ := exec.LookPath("sshd")
-	if _, err := os.Stat(sshPrivsepDir); os.IsNotExist(err) {
-		if err := os.Mkdir(sshPrivsepDir, 0o755); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.Remove(sshPrivsepDir) })
-	}
+	usePrivsepDir(b)
 	dir := b.TempDir()
 	hostKey, userKey := filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "user_ed25519")
 	for _, k := range []string{hostKey, userKey} {
@@ -98,6 +94,36 @@ Subsystem sftp %s
 	s.Pid = cmd.Process.Pid
 	waitDial(b, net.JoinHostPort(ip, s.Port), dial)
 	return s
+}
+
+var (
+	privsepMu      sync.Mutex
+	privsepUsers   int  // running sshds of this process
+	privsepCreated bool // this process made sshPrivsepDir
+)
+
+// usePrivsepDir makes sure sshPrivsepDir exists while b runs; one this
+// process created is removed when its last sshd has stopped (counted, as
+// a benchmark's cleanups may run after its next run has started).
+func usePrivsepDir(b *testing.B) {
+	b.Helper()
+	privsepMu.Lock()
+	defer privsepMu.Unlock()
+	if _, err := os.Stat(sshPrivsepDir); os.IsNotExist(err) {
+		if err := os.Mkdir(sshPrivsepDir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		privsepCreated = true
+	}
+	privsepUsers++
+	b.Cleanup(func() {
+		privsepMu.Lock()
+		defer privsepMu.Unlock()
+		if privsepUsers--; privsepUsers == 0 && privsepCreated {
+			os.Remove(sshPrivsepDir)
+			privsepCreated = false
+		}
+	})
 }
 
 // sftpServer is Debian's sftp-server (what its sshd_config names), or
