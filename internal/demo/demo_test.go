@@ -59,6 +59,7 @@ var (
 	relayedRE   = regexp.MustCompile(`relayed (\d+) TCP connections: (\d+) bytes client→server, (\d+) bytes server→client`)
 	noPlainRE   = regexp.MustCompile(`plaintext found on the wire: none \((\d+) strings searched in (\d+) bytes\)`)
 	clearSeenRE = regexp.MustCompile(`"KRB5_SENDAUTH_V1.0" seen (\d+) times`)
+	printableRE = regexp.MustCompile(`printable-text bytes: 100% of the file, ([0-9.]+)% of the upload on the wire`)
 )
 
 // checkGone fails if a process the demo reported is still alive, or the
@@ -132,7 +133,36 @@ func TestDemoEndToEnd(t *testing.T) {
 	if m := noPlainRE.FindStringSubmatch(out); m == nil || m[1] == "0" || m[2] != strconv.Itoa(up+down) {
 		t.Errorf("no %q line matching the relay totals:\n%s", "plaintext found on the wire: none", out)
 	}
+	// Ciphertext is printable about 37.5 % of the time; the text file 100 %.
+	if m := printableRE.FindStringSubmatch(out); m == nil {
+		t.Errorf("no printable-bytes line:\n%s", out)
+	} else if p, _ := strconv.ParseFloat(m[1], 64); p < 30 || p > 45 {
+		t.Errorf("%.1f%% of the rcp upload on the wire is printable text; ciphertext gives about 37.5%%", p)
+	}
 	checkGone(t, out, tmp)
+}
+
+// TestDemoNotRoot runs the demo as nobody: it must refuse with the reason
+// and start nothing.
+func TestDemoNotRoot(t *testing.T) {
+	bin := buildDemo(t)
+	for d := bin; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := t.TempDir()
+	os.Chmod(tmp, 0o777)
+	cmd := demoCmd(bin, tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	var xe *exec.ExitError
+	if !errors.As(err, &xe) || xe.ExitCode() != 1 {
+		t.Fatalf("demo as nobody: %v, want exit status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "must run as root") || strings.Contains(string(out), "==") {
+		t.Errorf("demo as nobody said %q; want only the reason it needs root", out)
+	}
 }
 
 // TestDemoInterrupt stops the demo with ^C (SIGINT) once rlogind runs and

@@ -77,6 +77,23 @@ func (c *Capture) Totals() (toServer, toClient int64, conns int) {
 	return toServer, toClient, conns
 }
 
+// Largest returns the name and a copy of the data of the longest
+// client→server stream (the rcp upload in the demo).
+func (c *Capture) Largest() (string, []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *stream
+	for _, s := range c.streams {
+		if s.toServer && (best == nil || len(s.data) > len(best.data)) {
+			best = s
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.name, append([]byte(nil), best.data...)
+}
+
 // Count returns how many times needle occurs in the captured streams.
 func (c *Capture) Count(needle []byte) int {
 	c.mu.Lock()
@@ -195,6 +212,7 @@ func (r *Relay) relay(client *net.TCPConn, n int) error {
 		return fmt.Errorf("relay %s: reading the stderr-port field: %w", r.name, err)
 	}
 	var stderrDone chan error
+	var stderrL *net.TCPListener
 	if port, _ := strconv.Atoi(string(field[:len(field)-1])); port != 0 {
 		lc := net.ListenConfig{Control: oob.Control}
 		l, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(upstreamIP, strconv.Itoa(port)))
@@ -202,6 +220,7 @@ func (r *Relay) relay(client *net.TCPConn, n int) error {
 			return fmt.Errorf("relay %s: listening for the stderr channel: %w", r.name, err)
 		}
 		ln := l.(*net.TCPListener)
+		stderrL = ln
 		r.track(ln)
 		stderrDone = make(chan error, 1)
 		go func() {
@@ -218,6 +237,9 @@ func (r *Relay) relay(client *net.TCPConn, n int) error {
 	go func() { defer wg.Done(); r.pipe(client, server, down) }()
 	wg.Wait()
 	if stderrDone != nil {
+		// A server that has not connected the stderr channel by the end
+		// of the session never will: stop waiting for it.
+		stderrL.Close()
 		return <-stderrDone
 	}
 	return nil
