@@ -114,9 +114,11 @@ func checkSize(b *testing.B, path string) {
 
 // BenchmarkSetup: the whole command "rsh -x localhost /bin/true" vs
 // "ssh 127.0.0.1 /bin/true" (wall time, medians of 11 alternating runs per
-// op). Both remote sides start root's login shell, whose own start-up is
-// reported as bashrc-ms (sourcing /root/.bashrc locally). Target: krx/ssh
-// ≤ 0.25.
+// op). Both remote sides run "bash -c", but only sshd's sources root's
+// .bashrc (Debian's bash does when SSH_CLIENT is set or its stdin is a
+// socket; under kshelld neither holds: stdin is a pipe), so the cost of that,
+// bashrc-ms (sourcing /root/.bashrc locally), is also taken off ssh's
+// time for a second ratio. Target: krx/ssh ≤ 0.25.
 func BenchmarkSetup(b *testing.B) {
 	needNetns(b)
 	ssh := startSSHD(b)
@@ -136,5 +138,7 @@ func BenchmarkSetup(b *testing.B) {
 	b.ReportMetric(krx, "krx-ms")
 	b.ReportMetric(sshm, "ssh-ms")
 	b.ReportMetric(krx/sshm, "krx/ssh")
-	b.ReportMetric(quantile(tb, 0.5)/1e3, "bashrc-ms")
+	rc := quantile(tb, 0.5) / 1e3
+	b.ReportMetric(rc, "bashrc-ms")
+	b.ReportMetric(krx/max(sshm-rc, 1e-3), "krx/ssh-less-bashrc")
 }
