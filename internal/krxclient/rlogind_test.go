@@ -124,6 +124,20 @@ func TestAgainstRlogind(t *testing.T) {
 		t.Errorf("rcp -x from rlogind: %d bytes, want %d equal", len(got), len(data))
 	}
 
+	// The remote side's own rcp: on Debian that is netkit's, which writes
+	// its replies to descriptor 0 (the socket under rshd; the daemon's
+	// socketpair under krx).
+	if _, err := os.Stat("/usr/bin/rcp"); err == nil {
+		back2 := filepath.Join(dir, "back2")
+		if _, serr, err := run(t, r, nil, "rcp", "-x", "-P", d.shell, src, "localhost:"+remote+"2"); err != nil {
+			t.Errorf("rcp -x to rlogind's /usr/bin/rcp: %v; %s", err, serr)
+		} else if _, serr, err := run(t, r, nil, "rcp", "-x", "-P", d.shell, "localhost:"+remote+"2", back2); err != nil {
+			t.Errorf("rcp -x from rlogind's /usr/bin/rcp: %v; %s", err, serr)
+		} else if got, _ := os.ReadFile(back2); !bytes.Equal(got, data) {
+			t.Errorf("rcp -x through /usr/bin/rcp: %d bytes back, want %d equal", len(got), len(data))
+		}
+	}
+
 	// rlogin -x on a pty: a command's output, then ~.
 	ptmx, tty, err := pty.Open()
 	if err != nil {

@@ -13,11 +13,14 @@
 //     If that fails the client is told on the main channel.
 //  3. "$SHELL -c command" runs as the user (uid, gid, groups; own session
 //     and process group) with HOME, SHELL, PATH, USER, LOGNAME (and
-//     KRB5CCNAME) in the home directory, on three pipes. Unlike the plain
-//     service the socket cannot be the command's stdin and stdout: every
-//     byte passes the CFB stream, so the daemon relays, with RelayBufSize
-//     buffers: the client's stdin (its half-close closes the command's
-//     stdin), stdout to the main channel (half-closed at its end), stderr
+//     KRB5CCNAME) in the home directory. Unlike the plain service the
+//     TCP socket cannot be the command's stdin and stdout: every byte
+//     passes the CFB stream, so the daemon relays, with RelayBufSize
+//     buffers, through one end of a socketpair that is the command's
+//     stdin and stdout (bidirectional, as rshd's socket: netkit's rcp
+//     writes its replies to descriptor 0): the client's stdin (its
+//     half-close shuts the socket for writing, the command reads EOF),
+//     stdout to the main channel (half-closed at its end), stderr
 //     to the stderr channel (merged into stdout without one), and signal
 //     bytes from the stderr channel to the process group (killpg; a byte
 //     that is no signal number is logged and ignored).

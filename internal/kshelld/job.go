@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/krxsess"
 	"github.com/krx-suite/krx/internal/server"
+	"golang.org/x/sys/unix"
 )
 
 // RelayBufSize is the size of each relay's buffer (stdin, stdout, stderr):
@@ -36,14 +38,17 @@ type job struct {
 	log  *slog.Logger
 	cl   *server.ConnLog
 
-	cmd            *exec.Cmd
-	stdin          *os.File // write end of the command's stdin
-	stdout, stderr *os.File // read ends (stderr nil: merged into stdout)
-	waited         chan struct{}
+	cmd    *exec.Cmd
+	stdio  *net.UnixConn // our end of the command's stdin+stdout socket
+	stderr *os.File      // read end of its stderr pipe (nil: merged into stdio)
+	waited chan struct{}
 }
 
-// start runs "$SHELL -c command" as the account with pipes for stdin,
-// stdout and stderr (stderr into the stdout pipe without a stderr channel).
+// start runs "$SHELL -c command" as the account. Like netkit rshd, which
+// hands the command the socket, its stdin and stdout are one bidirectional
+// socket (one end of a socketpair; stderr too without a stderr channel):
+// programs such as netkit's rcp -t/-f write their replies to descriptor 0.
+// stderr goes to a pipe when there is a stderr channel.
 func (j *job) start(command string, env []string) (err error) {
 	var files []*os.File
 	defer func() {
@@ -53,27 +58,19 @@ func (j *job) start(command string, env []string) (err error) {
 			}
 		}
 	}()
-	pipe := func() (r, w *os.File, err error) {
-		r, w, err = os.Pipe()
-		if err == nil {
-			files = append(files, r, w)
-		}
-		return r, w, err
-	}
-	inR, inW, err := pipe()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return os.NewSyscallError("socketpair", err)
 	}
-	outR, outW, err := pipe()
-	if err != nil {
-		return err
-	}
-	errW := outW
+	theirs, ours := os.NewFile(uintptr(fds[0]), "stdio"), os.NewFile(uintptr(fds[1]), "stdio-relay")
+	files = append(files, theirs, ours)
+	errW := theirs
 	var errR *os.File
 	if j.errc != nil {
-		if errR, errW, err = pipe(); err != nil {
+		if errR, errW, err = os.Pipe(); err != nil {
 			return err
 		}
+		files = append(files, errR, errW)
 	}
 	shell := j.acct.Shell
 	j.cmd = &exec.Cmd{
@@ -81,8 +78,8 @@ func (j *job) start(command string, env []string) (err error) {
 		Args:   []string{filepath.Base(shell), "-c", command},
 		Env:    j.acct.Env(env...),
 		Dir:    j.acct.Dir(),
-		Stdin:  inR,
-		Stdout: outW,
+		Stdin:  theirs,
+		Stdout: theirs,
 		Stderr: errW,
 		SysProcAttr: &syscall.SysProcAttr{
 			Setsid:     true, // own session and process group: killpg target
@@ -94,12 +91,18 @@ func (j *job) start(command string, env []string) (err error) {
 	}
 	// The command has its copies; ours of its ends must go so that EOF
 	// arrives when it (and whatever it started) is done.
-	inR.Close()
-	outW.Close()
+	theirs.Close()
 	if errR != nil {
 		errW.Close()
 	}
-	j.stdin, j.stdout, j.stderr = inW, outR, errR
+	fc, err := net.FileConn(ours) // a dup, on Go's poller
+	ours.Close()
+	if err != nil {
+		j.cmd.Process.Kill()
+		j.cmd.Wait()
+		return err
+	}
+	j.stdio, j.stderr = fc.(*net.UnixConn), errR
 	j.waited = make(chan struct{})
 	go func() {
 		j.cmd.Wait()
@@ -130,7 +133,7 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 	case <-allOut:
 	case <-ctx.Done():
 		j.kill(grace)
-		j.stdout.Close() // ends relays held open by background jobs
+		j.stdio.Close() // ends relays held open by background jobs
 		if j.stderr != nil {
 			j.stderr.Close()
 		}
@@ -146,11 +149,12 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 	select {
 	case <-inDone:
 	case <-time.After(drain + time.Second):
-		// The relay is stuck writing to a stdin pipe that something
-		// holds without reading: the command's input is over.
-		j.stdin.Close()
+		// The relay is stuck writing to a stdin that something holds
+		// without reading: the command's input is over.
+		j.stdio.Close()
 		<-inDone
 	}
+	j.stdio.Close()
 	j.ks.Close()
 	if j.errc != nil {
 		j.errc.Close()
@@ -197,8 +201,8 @@ func (j *job) relayStdin() {
 	for {
 		n, err := j.ks.Read(buf)
 		if n > 0 && werr == nil {
-			if _, werr = j.stdin.Write(buf[:n]); werr != nil {
-				j.stdin.Close()
+			if _, werr = j.stdio.Write(buf[:n]); werr != nil {
+				j.stdio.CloseWrite()
 			}
 		}
 		if err != nil {
@@ -206,7 +210,7 @@ func (j *job) relayStdin() {
 		}
 	}
 	if werr == nil {
-		j.stdin.Close()
+		j.stdio.CloseWrite() // the command reads EOF on descriptor 0
 	}
 }
 
@@ -214,8 +218,7 @@ func (j *job) relayStdin() {
 // channel and half-closes it at the end. If the client stops taking it,
 // the rest is drained so that the command never blocks on a full pipe.
 func (j *job) relayStdout() {
-	copyDrain(j.ks, j.stdout)
-	j.stdout.Close()
+	copyDrain(j.ks, j.stdio)
 	j.ks.CloseWrite()
 }
 

@@ -109,6 +109,19 @@ func TestShellMergedStderr(t *testing.T) {
 	}
 }
 
+// TestShellStdinIsTheConnection: as with netkit rshd, descriptor 0 is
+// writable and reaches the client (netkit's rcp -t/-f writes its replies
+// there), and reading it gives what the client sent.
+func TestShellStdinIsTheConnection(t *testing.T) {
+	r, addr, _ := startShell(t, krxdtest.Alice)
+	cs, _ := dial(t, r, addr, "read line; echo \"got $line\" >&0", true)
+	out := readAll(cs)
+	cs.Write([]byte("hello\n"))
+	if got := string(wait(t, out, "stdout")); got != "got hello\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
 // TestShellSignal kills a remote sleep with a signal byte.
 func TestShellSignal(t *testing.T) {
 	r, addr, _ := startShell(t, krxdtest.Alice)
@@ -259,16 +272,18 @@ func TestShellShutdown(t *testing.T) {
 	}
 }
 
-// TestShellStdinNotRead: a command that closes its output but keeps its
-// stdin open without reading does not keep the session (and the relay
-// stuck on a full pipe) forever.
+// TestShellStdinNotRead: a command that closes its descriptors and goes
+// on without reading does not keep the session (and the stdin relay stuck
+// on a full socket) alive. (Descriptors 0 and 1 are one socket, as with
+// netkit rshd: a command that keeps descriptor 0 open keeps its output
+// open too.)
 func TestShellStdinNotRead(t *testing.T) {
 	r := krxdtest.Get(t)
 	logs := &servertest.Logs{}
 	cfg := r.Config(t, logs, krxdtest.Alice)
 	cfg.Server.HangupGrace = 300 * time.Millisecond
 	addr := servertest.Start(t, server.Kshell, kshelld.New(cfg), "127.0.0.1:0")
-	cs, _ := dial(t, r, addr, "echo bye; exec >&- 2>&- sleep 30", false)
+	cs, _ := dial(t, r, addr, "echo bye; exec <&- >&- 2>&- sleep 30", false)
 	go cs.Write(make([]byte, 4<<20)) // more than the pipe and socket buffers hold
 	if got := string(wait(t, readAll(cs), "stdout")); got != "bye\n" {
 		t.Fatalf("stdout %q", got)
