@@ -169,18 +169,21 @@ func (w *watcher) loop(sfd, epfd int) {
 	}
 }
 
-// readSignals drains the signalfd and counts the SIGURGs raised by the
-// kernel (send_sigurg: si_code SI_KERNEL) and the others (the runtime's
-// preemption, tgkill: SI_TKILL).
+// readSignals reads the pending SIGURG, if any, and counts those raised by
+// the kernel (send_sigurg: si_code SI_KERNEL) and the others (the runtime's
+// preemption, tgkill: SI_TKILL). It reads once, never "until EAGAIN": the
+// runtime keeps asking to preempt a goroutine that runs without entering a
+// blocking syscall, and on this thread, where SIGURG is blocked, each
+// request is one more pending signal — a drain loop then never ends (seen
+// in CI: a watcher spinning for 12 minutes). One read and back to poll
+// ends that: in poll the goroutine is in a syscall and is not preempted.
+// (A standard signal is pending at most once per thread anyway.)
 func (w *watcher) readSignals(sfd int, buf []byte) (kernel, other int) {
-	for {
-		n, err := unix.Read(sfd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n < siginfoSize {
-			break
-		}
+	n, err := unix.Read(sfd, buf)
+	for err == unix.EINTR {
+		n, err = unix.Read(sfd, buf)
+	}
+	if err == nil {
 		for i := 0; i+siginfoSize <= n; i += siginfoSize {
 			si := (*unix.SignalfdSiginfo)(unsafe.Pointer(&buf[i]))
 			if si.Signo == uint32(unix.SIGURG) && si.Code == siKernel {
