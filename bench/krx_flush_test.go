@@ -124,5 +124,31 @@ func (s *ptySession) flood(b *testing.B) (int, time.Duration) {
 	if _, err := s.ptmx.Write([]byte{0x03}); err != nil { // ^C, the remote tty's VINTR
 		b.Fatal(err)
 	}
-	return s.drain(quietAfterFlush)
+	// Count until quiet, noting how much was painted by each mark: the
+	// timeline tells a late hold (bytes painted steadily for a while) from
+	// a late tail (a few bytes, the prompt, long after).
+	marks := []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
+	by := make([]int, len(marks))
+	start := time.Now()
+	n, last := 0, time.Duration(0)
+	for {
+		select {
+		case c, ok := <-s.out:
+			if !ok {
+				b.Fatalf("%s ended after ^C", s.name)
+			}
+			n, last = n+len(c), time.Since(start)
+			for i, m := range marks {
+				if last <= m {
+					by[i] += len(c)
+				}
+			}
+			continue
+		case <-time.After(quietAfterFlush):
+		}
+		break
+	}
+	b.Logf("%s after ^C: %d bytes by 10 ms, %d by 50, %d by 100, %d by 200, %d in all (last at %v)",
+		s.name, by[0], by[1], by[2], by[3], n, last.Round(time.Millisecond))
+	return n, last
 }
