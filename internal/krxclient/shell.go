@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/krx-suite/krx/internal/rshc"
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/krxproto"
 	"github.com/krx-suite/krx/internal/krxsess"
 )
@@ -37,13 +36,6 @@ type ShellConfig struct {
 	ForwardSignals bool
 }
 
-// forwarded are the signals rsh forwards (netkit rsh.c sendsig()).
-var forwarded = map[os.Signal]compat.Signal{
-	syscall.SIGINT:  compat.SigInt,
-	syscall.SIGQUIT: compat.SigQuit,
-	syscall.SIGTERM: compat.SigTerm,
-}
-
 // RunShell dials a krx shell session with a stderr channel and relays
 // until the server has closed both channels. Like plain rsh it carries no
 // exit status: nil means both channels ended normally.
@@ -51,15 +43,11 @@ func RunShell(ctx context.Context, cfg ShellConfig) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var sigs chan os.Signal
+	var sigs <-chan os.Signal
 	if cfg.ForwardSignals {
-		sigs = make(chan os.Signal, 4)
-		for sig := range forwarded {
-			if !signal.Ignored(sig) {
-				signal.Notify(sigs, sig)
-			}
-		}
-		defer signal.Stop(sigs)
+		var stop func()
+		sigs, stop = rshc.CatchSignals() // as plain rsh
+		defer stop()
 	}
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -107,7 +95,7 @@ func RunShell(ctx context.Context, cfg ShellConfig) error {
 			for {
 				select {
 				case sig := <-sigs:
-					_ = e.SendSignal(forwarded[sig])
+					_ = e.SendSignal(rshc.SignalByte(sig))
 				case <-done:
 					return
 				}

@@ -218,12 +218,32 @@ func orDiscard(w io.Writer) io.Writer {
 	return w
 }
 
-// forwardedSignals are the signals netkit rsh catches and forwards.
+// forwardedSignals are the signals netkit rsh catches and forwards
+// (rsh.c sendsig()).
 var forwardedSignals = map[os.Signal]compat.Signal{
 	syscall.SIGINT:  compat.SigInt,
 	syscall.SIGQUIT: compat.SigQuit,
 	syscall.SIGTERM: compat.SigTerm,
 }
+
+// CatchSignals starts catching the signals rsh forwards to the remote
+// command (SIGINT, SIGQUIT, SIGTERM; not those ignored when rsh started,
+// as netkit leaves them ignored). stop ends the catching. Plain and
+// encrypted rsh both use it.
+func CatchSignals() (sigs <-chan os.Signal, stop func()) {
+	ch := make(chan os.Signal, 4)
+	var catch []os.Signal
+	for sig := range forwardedSignals {
+		if !signal.Ignored(sig) {
+			catch = append(catch, sig)
+		}
+	}
+	signal.Notify(ch, catch...)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// SignalByte is the signal byte rsh sends for a caught signal.
+func SignalByte(sig os.Signal) compat.Signal { return forwardedSignals[sig] }
 
 // Run dials, forwards signals if asked, and relays until the server is
 // done.
@@ -234,17 +254,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// Catch the signals before connecting, as netkit blocks them around
 	// its set-up, so a ^C during the handshake is not lost... but during
 	// the handshake there is nothing to forward it to: it cancels.
-	var sigs chan os.Signal
+	var sigs <-chan os.Signal
 	if cfg.ForwardSignals {
-		sigs = make(chan os.Signal, 4)
-		var catch []os.Signal
-		for sig := range forwardedSignals {
-			if !signal.Ignored(sig) {
-				catch = append(catch, sig)
-			}
-		}
-		signal.Notify(sigs, catch...)
-		defer signal.Stop(sigs)
+		var stop func()
+		sigs, stop = CatchSignals()
+		defer stop()
 	}
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -282,7 +296,7 @@ func Run(ctx context.Context, cfg Config) error {
 			for {
 				select {
 				case sig := <-sigs:
-					_ = s.Signal(forwardedSignals[sig])
+					_ = s.Signal(SignalByte(sig))
 				case <-done:
 					return
 				}
