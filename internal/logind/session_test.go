@@ -2,6 +2,7 @@ package logind
 
 import (
 	"bytes"
+	"github.com/krx-suite/krx/oob"
 	"io"
 	"net"
 	"runtime"
@@ -55,35 +56,25 @@ func dialSession(t *testing.T, addr, term string) *rawSession {
 	return s
 }
 
-// read reads the socket, asking SIOCATMARK before every read once data is
-// there: a read starting at the mark returns the urgent byte first, and a
-// read never crosses a mark (Linux stops it just before the urgent byte).
+// read reads the socket through oob.Reader, which never crosses the urgent
+// mark and reports it before the urgent byte is read (a plain SIOCATMARK
+// then read races with an urgent byte arriving in between, which is then
+// read as data — seen under load), and records where each urgent byte is.
 func (s *rawSession) read() {
-	rc, _ := s.c.SyscallConn()
+	r := oob.NewReader(s.c, nil)
 	buf := make([]byte, 32<<10)
+	nextUrgent := false
 	for {
-		var n int
-		var at bool
-		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			v, _ := unix.IoctlGetInt(int(fd), unix.SIOCATMARK)
-			at = v != 0
-			n, rerr = unix.Read(int(fd), buf)
-			return rerr != unix.EAGAIN
-		})
-		if err == nil {
-			err = rerr
-		}
-		if err == nil && n == 0 {
-			err = io.EOF
-		}
+		n, err := r.Read(buf)
 		s.mu.Lock()
-		if at && n > 0 {
+		if nextUrgent && n > 0 {
 			s.marks = append(s.marks, len(s.data))
+			nextUrgent = false
 		}
-		s.data = append(s.data, buf[:max(n, 0)]...)
+		s.data = append(s.data, buf[:n]...)
 		s.err = err
 		s.mu.Unlock()
+		nextUrgent = nextUrgent || r.AtMark()
 		select {
 		case s.grew <- struct{}{}:
 		default:
