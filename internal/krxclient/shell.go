@@ -115,8 +115,8 @@ func relayShell(ctx context.Context, s *krxsess.ClientSession, e *krxsess.Client
 	var remoteStopped atomic.Bool
 	go func() {
 		if cfg.Stdin != nil {
-			buf := make([]byte, copyBufSize)
-			if _, err := io.CopyBuffer(writerOnly{s}, readerOnly{cfg.Stdin}, buf); err != nil &&
+			// Pipelined: reading stdin, encrypting and sending overlap.
+			if _, err := s.ReadFrom(cfg.Stdin); err != nil &&
 				(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
 				remoteStopped.Store(true)
 			}

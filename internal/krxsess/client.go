@@ -300,6 +300,21 @@ func (s *ClientSession) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// ReadFrom copies r to the command's stdin (shell session) until EOF,
+// reading, encrypting and sending in an overlapping pipeline
+// (cfbstream.CopyEncrypted); it does not half-close. It returns the bytes
+// sent. After an error the client→server stream is out of step (ciphertext
+// may have been dropped inside the pipeline) and the session must be
+// closed; other writes wait until ReadFrom returns.
+func (s *ClientSession) ReadFrom(r io.Reader) (int64, error) {
+	if s.svc != krxproto.Shell {
+		return 0, fmt.Errorf("%w: use Input for a login session", ErrWrongService)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return cfbstream.CopyEncrypted(s.conn, r, s.w.Encrypter())
+}
+
 // CloseWrite half-closes the main connection: the command sees EOF on stdin.
 func (s *ClientSession) CloseWrite() error { return s.conn.CloseWrite() }
 

@@ -256,6 +256,20 @@ func (s *ServerSession) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// ReadFrom copies r (the command's output) to the client (shell session)
+// until EOF, reading, encrypting and sending in an overlapping pipeline
+// (cfbstream.CopyEncrypted); it does not half-close. It returns the bytes
+// sent. After an error the server→client stream is out of step and the
+// session must be closed; other writes wait until ReadFrom returns.
+func (s *ServerSession) ReadFrom(r io.Reader) (int64, error) {
+	if s.svc != krxproto.Shell {
+		return 0, fmt.Errorf("%w: use Output for a login session", ErrWrongService)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return cfbstream.CopyEncrypted(s.Conn, r, s.w.Encrypter())
+}
+
 // CloseWrite half-closes the main connection (the command's stdout ended).
 func (s *ServerSession) CloseWrite() error { return s.Conn.CloseWrite() }
 

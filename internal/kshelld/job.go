@@ -218,7 +218,11 @@ func (j *job) relayStdin() {
 // channel and half-closes it at the end. If the client stops taking it,
 // the rest is drained so that the command never blocks on a full pipe.
 func (j *job) relayStdout() {
-	copyDrain(j.ks, j.stdio)
+	// Pipelined: reading the command's output, encrypting and sending
+	// overlap. On a write error the rest is drained.
+	if _, err := j.ks.ReadFrom(j.stdio); err != nil {
+		copyDrain(io.Discard, j.stdio)
+	}
 	j.ks.CloseWrite()
 }
 
