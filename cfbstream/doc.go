@@ -41,6 +41,15 @@
 // may use the Encrypter directly between Writes (for an urgent byte).
 // Steady-state calls allocate nothing.
 //
+// CopyEncrypted is the bulk path (rsh -x stdin, kshelld stdout): a
+// pipeline in which reading the source, encrypting (one goroutine, in
+// order) and writing the ciphertext overlap, over a bounded pool of
+// buffers. On success the invariant holds (Encrypter offset = bytes the
+// writer accepted). On an error it does not: ciphertext encrypted but not
+// yet written exists only inside the pipeline and is dropped, so the
+// stream is out of step and the session must end — which every error on
+// a krx channel does anyway.
+//
 // # Key derivation
 //
 // Keys come from a Kerberos protocol key (krx: the client's AP-REQ subkey)

@@ -42,6 +42,32 @@ func BenchmarkShellThroughput(b *testing.B) {
 	}
 }
 
+// BenchmarkShellReadFrom: as BenchmarkShellThroughput (AES-256) but
+// through the pipelined ClientSession.ReadFrom, 1 MiB per op.
+func BenchmarkShellReadFrom(b *testing.B) {
+	cs, ss := keyedSessions(b, krxproto.Shell, cfbstream.EnctypeAES256CTSHMACSHA196)
+	const op = 1 << 20
+	done := make(chan int64, 1)
+	go func() {
+		n, _ := io.CopyBuffer(io.Discard, ss, make([]byte, 64<<10))
+		done <- n
+	}()
+	b.SetBytes(op)
+	b.ResetTimer()
+	n, err := cs.ReadFrom(io.LimitReader(zeros{}, int64(b.N)*op))
+	if err != nil || n != int64(b.N)*op {
+		b.Fatalf("sent %d: %v", n, err)
+	}
+	cs.CloseWrite()
+	if got := <-done; got != n {
+		b.Fatalf("server got %d of %d bytes", got, n)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
 // BenchmarkKeystrokeEcho: one keystroke through a login session and back
 // (client Input → server Input → server Output → client CopyOutput →
 // terminal), no pty; ns/op is the round trip.

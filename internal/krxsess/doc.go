@@ -10,7 +10,8 @@
 //		ServerUser: "alice", ClientUser: "alice", Payload: "xterm/38400", Ticket: st})
 //	// login: s.CopyOutput(OutputOptions{Terminal: os.Stdout, OnCommand: …}) in one
 //	// goroutine, keystrokes through s.Input(), window sizes with s.SendWindow.
-//	// shell: s.Read / s.Write / s.CloseWrite; with Stderr, s.AcceptStderr.
+//	// shell: s.Read / s.Write / s.CloseWrite; with Stderr, s.AcceptStderr;
+//	// bulk stdin through s.ReadFrom (pipelined read/encrypt/send).
 //
 // Handshake (Dial without the dialling) sets SO_OOBINLINE before the first
 // read, sends the stderr-port field, runs sendauth with KRXCFB01 and a keyed
