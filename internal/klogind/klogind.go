@@ -57,7 +57,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	s := newSession(p, cmd, kc.Session, log)
 	if err := kc.Session.Accept(); err != nil {
 		cl.Set(server.Failed, "sending the status: "+err.Error())
-		s.end(h, nil, nil, shutdownDrain)
+		s.end(h, nil, nil, server.ShutdownDrain)
 		return
 	}
 	cl.Emit(log)

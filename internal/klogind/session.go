@@ -16,13 +16,6 @@ import (
 	"github.com/krx-suite/krx/internal/ptyx"
 )
 
-// closeDrain bounds how long, after the session, the client's remaining
-// input is read and dropped so that the close sends no reset (as logind).
-const closeDrain = 2 * time.Second
-
-// shutdownDrain replaces closeDrain when the daemon shuts down.
-const shutdownDrain = 100 * time.Millisecond
-
 // session is one login shell on a pty, relayed through a krx session.
 type session struct {
 	pty *ptyx.Pty
@@ -64,7 +57,7 @@ func (s *session) run(ctx context.Context, h *Handler) {
 	inDone := make(chan error, 1)
 	// As logind: the first command asks the client for window sizes.
 	if err := s.ks.SendControl(s.sc.Initial()); err != nil {
-		s.end(h, nil, nil, closeDrain)
+		s.end(h, nil, nil, server.CloseDrain)
 		return
 	}
 	go func() { outDone <- s.ptyToClient() }()
@@ -82,9 +75,9 @@ func (s *session) run(ctx context.Context, h *Handler) {
 		inDone = nil
 	case <-ctx.Done():
 	}
-	drain := closeDrain
+	drain := server.CloseDrain
 	if ctx.Err() != nil {
-		drain = shutdownDrain
+		drain = server.ShutdownDrain
 	}
 	s.end(h, outDone, inDone, drain)
 }
@@ -92,11 +85,7 @@ func (s *session) run(ctx context.Context, h *Handler) {
 // end hangs the session up, closes the connection gracefully and reaps
 // the shell; outDone and inDone are the relays still running.
 func (s *session) end(h *Handler, outDone, inDone chan error, drain time.Duration) {
-	select {
-	case <-s.waited:
-	default:
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGHUP)
-	}
+	server.HangUp(s.cmd, s.waited, 0)
 	s.pty.Close()
 	if outDone != nil {
 		<-outDone

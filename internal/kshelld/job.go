@@ -22,14 +22,6 @@ import (
 // a pipe holds 64 KiB, and the CFB writer encrypts in place per write.
 const RelayBufSize = 64 << 10
 
-// closeDrain bounds how long the client's remaining stdin is read (and
-// dropped) after the command's output has ended, so that closing the
-// socket does not reset the connection and lose the output.
-const closeDrain = 2 * time.Second
-
-// shutdownDrain replaces closeDrain when the daemon shuts down.
-const shutdownDrain = 100 * time.Millisecond
-
 // job is one running command and its relays.
 type job struct {
 	ks   *krxsess.ServerSession
@@ -141,9 +133,9 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 	}
 	// Output is over: read what the client still sends until it closes
 	// (bounded), so the close does not reset the connection.
-	drain := closeDrain
+	drain := server.CloseDrain
 	if ctx.Err() != nil {
-		drain = shutdownDrain // the daemon is going away: do not wait for clients
+		drain = server.ShutdownDrain // the daemon is going away: do not wait for clients
 	}
 	j.ks.Conn.SetReadDeadline(time.Now().Add(drain))
 	select {
@@ -178,19 +170,7 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 }
 
 // kill hangs the command's process group up, then kills it after grace.
-func (j *job) kill(grace time.Duration) {
-	select {
-	case <-j.waited:
-		return
-	default:
-	}
-	syscall.Kill(-j.cmd.Process.Pid, syscall.SIGHUP)
-	select {
-	case <-j.waited:
-	case <-time.After(grace):
-		syscall.Kill(-j.cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
+func (j *job) kill(grace time.Duration) { server.HangUp(j.cmd, j.waited, grace) }
 
 // relayStdin copies the client's input to the command; the client's
 // half-close is the command's end of input. After the command stops

@@ -21,14 +21,6 @@ import (
 	"github.com/krx-suite/krx/oob"
 )
 
-// closeDrain bounds how long, after the session is over, the client's
-// remaining input is read (and dropped) so that closing the socket does
-// not reset the connection and lose the session's last output.
-const closeDrain = 2 * time.Second
-
-// shutdownDrain replaces closeDrain when the daemon shuts down.
-const shutdownDrain = 100 * time.Millisecond
-
 // session is one login shell on a pty.
 type session struct {
 	pty *ptyx.Pty
@@ -115,7 +107,7 @@ func (s *session) run(ctx context.Context, h *Handler, c *net.TCPConn, br *bufio
 		err = oob.SendUrgent(c, byte(s.sc.Initial()))
 	}
 	if err != nil {
-		s.end(h, c, nil, nil, closeDrain)
+		s.end(h, c, nil, nil, server.CloseDrain)
 		return
 	}
 	go func() { outDone <- s.ptyToConn(c) }()
@@ -133,9 +125,9 @@ func (s *session) run(ctx context.Context, h *Handler, c *net.TCPConn, br *bufio
 		inDone = nil
 	case <-ctx.Done():
 	}
-	drain := closeDrain
+	drain := server.CloseDrain
 	if ctx.Err() != nil {
-		drain = shutdownDrain // the daemon is going away: do not wait for clients
+		drain = server.ShutdownDrain // the daemon is going away: do not wait for clients
 	}
 	s.end(h, c, outDone, inDone, drain)
 }
@@ -171,13 +163,7 @@ func (s *session) end(h *Handler, c *net.TCPConn, outDone, inDone chan error, dr
 
 // hangup sends SIGHUP to the session's process group (the shell is its
 // leader: setsid) unless the shell has already been reaped.
-func (s *session) hangup() {
-	select {
-	case <-s.waited:
-	default:
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGHUP)
-	}
-}
+func (s *session) hangup() { server.HangUp(s.cmd, s.waited, 0) }
 
 // ptyToConn relays the session's output and turns packet-mode control
 // packets into urgent bytes. Each packet is written completely before the

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -211,3 +213,32 @@ func (s *Server) Go(ctx context.Context, svc Service, c *net.TCPConn) {
 
 // Wait waits for every connection started with Go (or by Serve).
 func (s *Server) Wait() { s.wg.Wait() }
+
+// CloseDrain bounds how long, after a session, the client's remaining
+// input is read and dropped so that closing the socket sends no reset and
+// loses none of the session's last output. ShutdownDrain replaces it when
+// the daemon is going away.
+const (
+	CloseDrain    = 2 * time.Second
+	ShutdownDrain = 100 * time.Millisecond
+)
+
+// HangUp sends SIGHUP to the process group led by cmd (a session leader:
+// setsid) unless it has been reaped (waited is closed). With grace > 0 it
+// then waits up to grace for the reaping and sends SIGKILL to the group.
+func HangUp(cmd *exec.Cmd, waited <-chan struct{}, grace time.Duration) {
+	select {
+	case <-waited:
+		return
+	default:
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGHUP)
+	if grace <= 0 {
+		return
+	}
+	select {
+	case <-waited:
+	case <-time.After(grace):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}

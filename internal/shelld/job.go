@@ -138,19 +138,7 @@ func (j *job) run(ctx context.Context, grace time.Duration, log *slog.Logger, cl
 }
 
 // kill hangs the command's process group up, then kills it after grace.
-func (j *job) kill(grace time.Duration) {
-	select {
-	case <-j.waited:
-		return
-	default:
-	}
-	syscall.Kill(-j.cmd.Process.Pid, syscall.SIGHUP)
-	select {
-	case <-j.waited:
-	case <-time.After(grace):
-		syscall.Kill(-j.cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
+func (j *job) kill(grace time.Duration) { server.HangUp(j.cmd, j.waited, grace) }
 
 // relayStderr copies the command's stderr to the stderr channel; at its
 // end it shuts the channel down both ways (netkit rshd: shutdown(s, 2)),
