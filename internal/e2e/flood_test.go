@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// floodEnv, set to "1" in the environment of the test binary, makes it the
+// flood generator instead of running tests (TestMain): the test types
+// "KRX_E2E_FLOOD=1 <test binary>" into the remote login shell.
+const floodEnv = "KRX_E2E_FLOOD"
+
+// recLen is the size of one record; records are written in chunks of
+// chunkRecs, so every marker sits on a record boundary.
+const (
+	recLen    = 64
+	chunkRecs = 64
+)
+
+// Record layout: "R" + 10-digit sequence number + " " (the header), 40
+// payload bytes, " " + the sequence number again + "\n" (the trailer), so
+// a record cut at either end can still be located.
+const (
+	headLen    = 12
+	trailLen   = 12
+	payloadLen = recLen - headLen - trailLen
+)
+
+// payloadAlphabet is what payload bytes are drawn from: printable ASCII
+// except '#' (markers) plus 0xFF, 0x02 and 'C', so records carry the bytes
+// of a krx control command (FF 'C' 02) as data, which the server must
+// escape and the client must not act on.
+var payloadAlphabet = func() []byte {
+	var a []byte
+	for c := byte(' '); c < 0x7f; c++ {
+		if c != '#' {
+			a = append(a, c)
+		}
+	}
+	return append(a, 0xFF, 0xFF, 0x02, 'C')
+}()
+
+// record appends record seq to b.
+func record(b []byte, seq int64) []byte {
+	b = append(b, fmt.Sprintf("R%010d ", seq)...)
+	x := uint64(seq)*0x9E3779B97F4A7C15 + 1
+	for i := range payloadLen {
+		if seq%7 == 3 && i == 17 { // a control command's shape, as data
+			b = append(b, 0xFF, 'C', 0x02)
+		}
+		if seq%7 == 3 && i >= 17 && i < 20 {
+			continue
+		}
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b = append(b, payloadAlphabet[x%uint64(len(payloadAlphabet))])
+	}
+	return append(b, fmt.Sprintf(" %010d\n", seq)...)
+}
+
+// Markers the generator writes between chunks, each a line "#...#\n".
+const (
+	markStart = "#START#\n"
+	markInt   = "#INT %d#\n"          // after the n-th SIGINT
+	markWin   = "#WIN %d %d %d %d#\n" // rows cols xpixel ypixel after SIGWINCH
+	markEnd   = "#END %d %d#\n"       // records written, SIGINTs seen
+)
+
+// TestMain runs the flood generator when floodEnv is set.
+func TestMain(m *testing.M) {
+	if os.Getenv(floodEnv) == "1" {
+		os.Exit(flood())
+	}
+	os.Exit(m.Run())
+}
+
+// flood is the generator run in the remote session on the remote pty:
+// echo and output processing off (records pass unchanged, ^C is not
+// echoed), ISIG on (^C flushes the pty's output and sends SIGINT, which
+// only makes it write a marker). It writes records until it reads the
+// line "q", then "#END…#" and restores the terminal.
+func flood() int {
+	old, err := unix.IoctlGetTermios(0, unix.TCGETS)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flood: stdin is not a terminal:", err)
+		return 2
+	}
+	t := *old
+	t.Lflag &^= unix.ECHO | unix.ECHOCTL | unix.ECHOE | unix.ECHOK | unix.ECHONL
+	t.Lflag |= unix.ISIG | unix.ICANON
+	t.Oflag &^= unix.OPOST
+	if err := unix.IoctlSetTermios(0, unix.TCSETSW, &t); err != nil {
+		fmt.Fprintln(os.Stderr, "flood: TCSETS:", err)
+		return 2
+	}
+	defer unix.IoctlSetTermios(0, unix.TCSETSW, old)
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGWINCH)
+	quit := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "q" {
+				close(quit)
+				return
+			}
+		}
+	}()
+	out := os.Stdout
+	if _, err := out.WriteString(markStart); err != nil {
+		return 1
+	}
+	var seq int64
+	ints := 0
+	buf := make([]byte, 0, recLen*chunkRecs)
+	for {
+		select {
+		case s := <-sigs:
+			var m string
+			if s == syscall.SIGINT {
+				ints++
+				m = fmt.Sprintf(markInt, ints)
+			} else {
+				ws, err := unix.IoctlGetWinsize(1, unix.TIOCGWINSZ)
+				if err != nil {
+					m = "#WIN error " + strconv.Quote(err.Error()) + "#\n"
+				} else {
+					m = fmt.Sprintf(markWin, ws.Row, ws.Col, ws.Xpixel, ws.Ypixel)
+				}
+			}
+			if _, err := out.WriteString(m); err != nil {
+				return 1
+			}
+			continue
+		case <-quit:
+			fmt.Fprintf(out, markEnd, seq, ints)
+			return 0
+		default:
+		}
+		buf = buf[:0]
+		for range chunkRecs {
+			buf = record(buf, seq)
+			seq++
+		}
+		if _, err := out.Write(buf); err != nil {
+			return 1
+		}
+	}
+}
