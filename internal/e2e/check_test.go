@@ -11,47 +11,53 @@ import (
 // pieces cut out cannot explain.
 var errScreen = errors.New("e2e: screen does not match the flood")
 
-// maxLine bounds what the checker buffers while it looks for a marker or a
-// cut's continuation (after a cut only the rest of one chunk precedes the
-// next marker).
-const maxLine = 4 * recLen * chunkRecs
+// maxPending bounds what the checker buffers after a hole before it finds
+// a whole record or a marker to continue from.
+const maxPending = 64 << 10
+
+// chunkLen is the generator's write size: markers sit at multiples of it.
+const chunkLen = recLen * chunkRecs
+
+// holesPerFlush is how many holes one ^C may leave on the screen: the
+// flush itself, and the terminal's output queue that rlogin discards with
+// TCFLSH, which can be painted ahead of a write still in progress (the
+// rest of that write, older output, then appears after the first hole).
+const holesPerFlush = 2
 
 // checker follows what the client painted against the generator's output
-// D (record 0, 1, 2, … back to back) with markers between chunks. Between
-// two markers at most one contiguous piece of D may be missing, and only
-// before an "#INT n#" marker (the n-th ^C flushed it): the piece before
-// the cut is D[P:x], the piece after it D[y:b] with y ≥ x and b the record
-// boundary where the generator wrote the marker. Everything else must be
-// byte-identical.
+// D (record 0, 1, 2, … back to back) with markers between chunks. Every
+// painted byte outside markers must be D's, at increasing offsets, and
+// only a ^C may leave holes: at most holesPerFlush between the marker
+// before it and its "#INT n#". Everything else must be byte-identical.
 type checker struct {
 	started, ended bool
 	pre            []byte // output before "#START#"
 
-	known bool  // P is exact (else only ≥ lower)
-	pos   int64 // P: offset in D of the next painted byte
-	lower int64 // when !known: the next segment starts at a record boundary ≥ lower
-	frag  []byte
+	known bool  // pos is exact; else the painted data continues at a record boundary ≥ cutAt
+	pos   int64 // offset in D of the next painted byte
 
-	seg      []byte // current segment's bytes after a cut, or the whole segment while !known
-	cut      bool   // the current segment has a cut (seg holds what follows it)
-	cutAt    int64  // P at the cut
+	seg      []byte // bytes after a hole (or while !known) not yet placed
+	scan     int    // seg[:scan] holds no whole record to resume from
+	cut      bool   // seg is being collected
+	cutAt    int64  // offset in D of the hole (a lower bound while !known)
+	holes    int    // in the current segment
 	inMarker bool
 	marker   []byte
 
 	cur    []byte // record of curSeq, for matching
 	curSeq int64
 
-	Ints       int      // INT markers, numbered 1, 2, … in order
-	Wins       [][4]int // WIN markers in order
-	Cuts       int      // segments with a cut
-	Lost       int      // times the exact position was given up (tiny fragments)
-	Painted    int64    // record bytes painted and verified
-	Dropped    int64    // bytes cut out where both ends are known
-	EndRecs    int64    // from "#END…#"
-	EndInts    int      //
-	Trail      []byte   // output after "#END…#" (the shell)
-	firstErr   error
-	errContext []byte
+	Ints     int      // INT markers, numbered 1, 2, … in order
+	Wins     [][4]int // WIN markers in order
+	Holes    int      // holes seen with both ends known
+	Double   int      // segments with two holes
+	Lost     int      // times the exact position was given up (tiny fragments)
+	Painted  int64    // record bytes painted and verified
+	Dropped  int64    // bytes cut out where both ends are known
+	EndRecs  int64    // from "#END…#": records written
+	EndInts  int      // from "#END…#": SIGINTs seen
+	Trail    []byte   // output after "#END…#" (the shell, rlogin's messages)
+	firstErr error
 }
 
 // Write feeds painted bytes; the first mismatch is kept (see Err).
@@ -116,27 +122,29 @@ func (c *checker) feed(p []byte) error {
 				return err
 			}
 			c.marker = c.marker[:0]
-		case c.known && !c.cut:
+		case !c.cut:
 			n, err := c.match(p)
 			if err != nil {
 				return err
 			}
 			p = p[n:]
-		default: // after a cut, or position unknown: collect up to the marker
+		default: // after a hole: collect up to a whole record or a marker
 			i := bytes.IndexByte(p, '#')
 			if i < 0 {
 				i = len(p)
 			}
 			c.seg = append(c.seg, p[:i]...)
 			p = p[i:]
-			if !c.known && !c.cut && len(c.seg) >= headLen {
-				if err := c.locateHeader(); err != nil {
+			if a, seq, ok := c.anchor(); ok {
+				rest := append([]byte(nil), c.seg[a:]...)
+				if err := c.resume(c.seg[:a], seq*recLen); err != nil {
 					return err
 				}
+				p = append(rest, p...)
 				continue
 			}
-			if len(c.seg) > maxLine {
-				return c.fail("%d bytes after a cut without a marker, at %d: %q…", len(c.seg), c.cutAt, c.seg[:64])
+			if len(c.seg) > maxPending {
+				return c.fail("%d bytes after a hole at %d with no whole record: %q…", len(c.seg), c.cutAt, c.seg[:64])
 			}
 			if len(p) > 0 {
 				c.inMarker = true
@@ -148,8 +156,8 @@ func (c *checker) feed(p []byte) error {
 	return nil
 }
 
-// match compares p with D from pos until a marker or a mismatch; it
-// returns how many bytes it consumed.
+// match compares p with D from pos until a marker or a mismatch (a hole);
+// it returns how many bytes it consumed.
 func (c *checker) match(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
@@ -171,7 +179,7 @@ func (c *checker) match(p []byte) (int, error) {
 		c.pos += int64(k)
 		c.Painted += int64(k)
 		if k < len(want) && n < len(p) && p[n] != '#' {
-			c.cut, c.cutAt = true, c.pos
+			c.cut, c.cutAt, c.scan = true, c.pos, 0
 			c.seg = c.seg[:0]
 			return n, nil
 		}
@@ -179,60 +187,101 @@ func (c *checker) match(p []byte) (int, error) {
 	return n, nil
 }
 
-// locateHeader ends the unknown position at a segment that starts with a
-// record header (the data right after a marker).
-func (c *checker) locateHeader() error {
-	seq, ok := parseSeq(c.seg[:headLen], 'R', ' ')
-	if !ok {
-		// The segment's start was cut: collect it to the marker.
-		c.cut, c.cutAt = true, c.lower
-		return nil
-	}
-	if seq*recLen < c.lower || seq%chunkRecs != 0 {
-		return c.fail("record %d painted after a marker at position ≥ %d (markers sit at chunk ends)", seq, c.lower)
-	}
-	if len(c.frag) > 0 && seq > 0 {
-		prev := record(nil, seq-1)
-		if !bytes.HasSuffix(prev, c.frag) {
-			return c.fail("fragment %q before record %d is not the end of record %d", c.frag, seq, seq-1)
+// anchor finds the first whole record in seg that starts a line and lies
+// after the hole: painting continues from there.
+func (c *checker) anchor() (int, int64, bool) {
+	for j := c.scan; j+recLen <= len(c.seg); j++ {
+		if j > 0 && c.seg[j-1] != '\n' {
+			continue
+		}
+		c.scan = j + 1
+		line := c.seg[j : j+recLen]
+		seq, ok := parseSeq(line[:headLen], 'R', ' ')
+		if ok && seq*recLen >= c.cutAt && bytes.Equal(line, record(nil, seq)) {
+			return j, seq, true
 		}
 	}
-	rest := c.seg
-	c.known, c.pos, c.frag = true, seq*recLen, nil
+	return 0, 0, false
+}
+
+// resume places r, the bytes between a hole and offset b of D where
+// painting continues: the end of D before b, after (only when the position
+// was unknown) the start of a record header painted before the hole.
+func (c *checker) resume(r []byte, b int64) error {
+	k := 0
+	if b > 0 {
+		k = matchEnd(r, b/recLen-1)
+	}
+	head, tail := r[:len(r)-k], r[len(r)-k:]
+	y := b - int64(len(tail))
+	if y < c.cutAt+int64(len(head)) {
+		return c.fail("%q after a hole at %d comes from before it, %d", r, c.cutAt, y)
+	}
+	if err := c.checkHead(head); err != nil {
+		// A piece too short to hold a whole record between two holes.
+		at, ok := findIn(head, c.cutAt, y)
+		if !c.known || !ok {
+			return err
+		}
+		c.Holes += 2
+		c.holes += 2
+		c.Dropped += at - c.cutAt + y - at - int64(len(head))
+		c.Painted += int64(len(head))
+	} else if c.known {
+		c.Holes++
+		c.holes++
+		c.Dropped += y - c.cutAt
+	}
+	c.Painted += int64(len(tail))
+	c.known, c.cut, c.pos = true, false, b
 	c.seg = c.seg[:0]
-	_, err := c.feedKnown(rest)
-	return err
+	return nil
 }
 
-// feedKnown matches bytes already taken from the input.
-func (c *checker) feedKnown(b []byte) (int, error) {
-	b = append([]byte(nil), b...)
-	n, err := c.match(b)
-	if err != nil || n == len(b) {
-		return n, err
-	}
-	if c.inMarker {
-		return n, c.fail("marker inside a header")
-	}
-	c.seg = append(c.seg, b[n:]...)
-	return len(b), nil
-}
+// maxSearch bounds findIn's search.
+const maxSearch = 16 << 20
 
-// parseSeq reads "<lead>%010d<tail>".
-func parseSeq(b []byte, lead, tail byte) (int64, bool) {
-	if len(b) != 12 || b[0] != lead || b[11] != tail {
+// findIn finds piece in D[from:to].
+func findIn(piece []byte, from, to int64) (int64, bool) {
+	if len(piece) == 0 || to-from > maxSearch || to < from {
 		return 0, false
 	}
-	for _, d := range b[1:11] {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
+	base := from / recLen * recLen
+	var d []byte
+	for seq := base / recLen; seq*recLen < to; seq++ {
+		d = record(d, seq)
 	}
-	n, err := strconv.ParseInt(string(b[1:11]), 10, 64)
-	return n, err == nil
+	d = d[:to-base]
+	if i := bytes.Index(d[from-base:], piece); i >= 0 {
+		return from + int64(i), true
+	}
+	return 0, false
 }
 
-const chunkLen = recLen * chunkRecs
+// checkHead allows, while the position is unknown, the start of a record
+// header: the record after a marker, painted up to a hole.
+func (c *checker) checkHead(head []byte) error {
+	if len(head) == 0 {
+		return nil
+	}
+	ok := !c.known && head[0] == 'R'
+	if ok && len(head) >= headLen { // the record after the marker, up to a hole
+		seq, sok := parseSeq(head[:headLen], 'R', ' ')
+		if !sok || seq*recLen < c.cutAt || !bytes.HasPrefix(record(nil, seq), head) {
+			return c.fail("stray bytes %q after a hole at %d", head, c.cutAt)
+		}
+		c.holes++
+		c.Painted += int64(len(head))
+		return nil
+	}
+	for _, d := range head[1:] {
+		ok = ok && d >= '0' && d <= '9'
+	}
+	if !ok {
+		return c.fail("stray bytes %q after a hole at %d", head, c.cutAt)
+	}
+	return nil
+}
 
 // endSegment checks the segment that marker m ends, then the marker.
 func (c *checker) endSegment(m []byte) error {
@@ -240,32 +289,34 @@ func (c *checker) endSegment(m []byte) error {
 	if err != nil {
 		return c.fail("%v", err)
 	}
-	flushed := kind == "INT" // only a ^C may cut a piece out
+	flushed := kind == "INT" // only a ^C may leave holes
 	switch {
-	case c.known && !c.cut:
-		if flushed { // D[P:x] painted; whatever followed up to the marker may be gone
+	case !c.cut:
+		if flushed { // D[P:x] painted; what followed up to the marker may be gone
 			if c.pos%chunkLen != 0 {
-				c.Cuts++
+				c.Holes++
+				c.holes++
 			}
-			c.known, c.lower, c.frag = false, c.pos, nil
+			c.known, c.cut, c.cutAt, c.scan = false, true, c.pos, 0
+			c.seg = c.seg[:0]
 		} else if c.pos%chunkLen != 0 {
 			return c.fail("marker %q at %d, not at a chunk end", m, c.pos)
 		}
-	case c.cut || len(c.seg) > 0:
-		if !c.cut {
-			c.cutAt = c.lower
-		}
+	case len(c.seg) > 0:
 		if !flushed {
 			return c.fail("%q at %d cut out before marker %q, with no ^C", c.seg, c.cutAt, m)
 		}
-		c.Cuts++
-		if err := c.cutPiece(c.seg); err != nil {
+		if err := c.lastPiece(c.seg); err != nil {
 			return err
 		}
-		c.cut, c.seg = false, c.seg[:0]
-	case flushed: // position unknown, nothing painted: all of it may be gone
-		c.frag = nil
 	}
+	if c.holes > holesPerFlush || (c.holes > 0 && !flushed) {
+		return c.fail("%d holes before marker %q", c.holes, m)
+	}
+	if c.holes == 2 {
+		c.Double++
+	}
+	c.holes = 0
 	switch kind {
 	case "INT":
 		if args[0] != c.Ints+1 {
@@ -276,71 +327,59 @@ func (c *checker) endSegment(m []byte) error {
 		c.Wins = append(c.Wins, [4]int{args[0], args[1], args[2], args[3]})
 	case "END":
 		c.EndRecs, c.EndInts, c.ended = int64(args[0]), args[1], true
-		if c.known && c.pos != c.EndRecs*recLen {
-			return c.fail("%q but painting ended at %d", m, c.pos)
+		if !c.known && len(c.seg) == 0 && c.EndRecs*recLen >= c.cutAt { // nothing after the last marker
+			c.known, c.cut, c.pos = true, false, c.EndRecs*recLen
+		}
+		if !c.known || c.pos != c.EndRecs*recLen {
+			return c.fail("%q but painting ended at %d (exact %v)", m, c.pos, c.known)
 		}
 	}
 	return nil
 }
 
-// cutPiece checks the bytes after a cut up to the marker: the end of the
-// chunk the generator was writing when the ^C flushed, D[y:b] with b a
-// chunk end and y ≥ the cut, after (only when the position was unknown)
-// the start of a record header painted before the cut.
-func (c *checker) cutPiece(r []byte) error {
-	fromUnknown := !c.known
-	var tail []byte
-	var b int64
-	if n := len(r); n >= trailLen && r[n-1] == '\n' {
+// lastPiece places the bytes after a hole up to an INT marker: D up to
+// the chunk end b where the marker was written (found from the last
+// record's trailer), after the start of a header while the position was
+// unknown; too short to locate, the position stays unknown.
+func (c *checker) lastPiece(r []byte) error {
+	n := len(r)
+	if n >= trailLen && r[n-1] == '\n' {
 		if seq, ok := parseSeq(r[n-trailLen:], ' ', '\n'); ok {
-			b = (seq + 1) * recLen
+			b := (seq + 1) * recLen
 			if b%chunkLen != 0 {
-				return c.fail("piece after a cut at %d ends at record %d, not a chunk end", c.cutAt, seq)
+				return c.fail("piece after a hole at %d ends at record %d, not at a chunk end", c.cutAt, seq)
 			}
-			k := matchEnd(r, seq)
-			tail, r = r[n-k:], r[:n-k]
-		} else if !fromUnknown {
-			return c.fail("piece after a cut at %d does not end in a record trailer: …%q", c.cutAt, r[max(0, n-64):])
+			return c.resume(r, b)
 		}
 	}
-	// What is left: the start of a header (position unknown only), then
-	// the end of a trailer too short to locate ("1234\n", no tail then).
-	split := len(r)
-	if len(tail) == 0 && len(r) > 0 && r[len(r)-1] == '\n' {
-		split = len(r) - 1
-		for split > 0 && r[split-1] >= '0' && r[split-1] <= '9' && len(r)-split < trailLen-1 {
+	// The start of a header and/or the end of a trailer ("1234\n").
+	split := n
+	if n > 0 && r[n-1] == '\n' {
+		split = n - 1
+		for split > 0 && r[split-1] >= '0' && r[split-1] <= '9' && n-split < trailLen-1 {
 			split--
 		}
 	}
 	head, short := r[:split], r[split:]
-	if len(head) > 0 {
-		ok := fromUnknown && len(head) < headLen && head[0] == 'R'
-		for _, d := range head[1:] {
-			ok = ok && d >= '0' && d <= '9'
+	if err := c.checkHead(head); err != nil {
+		// A piece too short to hold a whole record between two holes.
+		at, ok := findIn(head, c.cutAt, c.cutAt+maxSearch)
+		if !c.known || !ok {
+			return err
 		}
-		if !ok {
-			return c.fail("stray bytes %q after a cut at %d", head, c.cutAt)
-		}
+		c.Holes++
+		c.holes++
+		c.Painted += int64(len(head))
+		c.cutAt = at + int64(len(head))
 	}
-	if len(tail) > 0 {
-		y := b - int64(len(tail))
-		if y < c.cutAt+int64(len(head)) {
-			return c.fail("piece after a cut at %d starts before it, at %d", c.cutAt, y)
-		}
-		if !fromUnknown {
-			c.Dropped += y - c.cutAt
-		}
-		c.Painted += int64(len(tail))
-		c.known, c.pos, c.frag = true, b, nil
-		return nil
+	if c.known {
+		c.Holes++
+		c.holes++
 	}
-	// Too short to locate: the next header will tell where we are.
 	c.Lost++
-	c.known, c.lower = false, (c.cutAt+recLen-1)/recLen*recLen
-	c.frag = nil
-	if len(head) == 0 {
-		c.frag = append([]byte(nil), short...)
-	}
+	c.known, c.cutAt = false, (c.cutAt+recLen-1)/recLen*recLen
+	_ = short // a trailer's end: digits and "\n", checked by the split
+	c.seg, c.scan = c.seg[:0], 0
 	return nil
 }
 
@@ -360,6 +399,20 @@ func matchEnd(r []byte, seq int64) int {
 		}
 	}
 	return k
+}
+
+// parseSeq reads "<lead>%010d<tail>".
+func parseSeq(b []byte, lead, tail byte) (int64, bool) {
+	if len(b) != 12 || b[0] != lead || b[11] != tail {
+		return 0, false
+	}
+	for _, d := range b[1:11] {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(string(b[1:11]), 10, 64)
+	return n, err == nil
 }
 
 // parseMarker reads "#KIND n…#\n".

@@ -36,6 +36,12 @@ func (s *sent) flush(d []byte, x, y int) {
 	s.all = append(append(append(s.all, d[:x]...), d[y:]...), fmt.Sprintf(markInt, s.ints)...)
 }
 
+// flush2 appends d with [x, y) and [z, v) cut out, then an INT marker.
+func (s *sent) flush2(d []byte, x, y, z, v int) {
+	s.ints++
+	s.all = append(append(append(append(s.all, d[:x]...), d[y:z]...), d[v:]...), fmt.Sprintf(markInt, s.ints)...)
+}
+
 // feedRandomly writes b to c in random pieces.
 func feedRandomly(c *checker, b []byte, rng *rand.Rand) {
 	for len(b) > 0 {
@@ -63,6 +69,11 @@ func TestCheckerModel(t *testing.T) {
 				s.flush(d, x, y)
 			case 2: // everything after the last marker cut
 				s.flush(d, 0, len(d)-s.rng.IntN(3))
+			case 3: // two holes: the terminal's queue, then the flush
+				x := s.rng.IntN(len(d))
+				y := x + s.rng.IntN(len(d)-x+1)
+				z := y + s.rng.IntN(len(d)-y+1)
+				s.flush2(d, x, y, z, z+s.rng.IntN(len(d)-z+1))
 			default:
 				x := s.rng.IntN(len(d))
 				s.flush(d, x, x+s.rng.IntN(len(d)-x+1))
@@ -87,6 +98,8 @@ func TestCheckerCatches(t *testing.T) {
 	s := newSent(1)
 	d := s.chunks(3)
 	s.flush(d, 1000, 5000)
+	f := s.chunks(3)
+	s.flush2(f, 100, 3000, 6000, 9000)
 	e := s.chunks(2)
 	good := append(append(append([]byte(nil), s.all...), e...), fmt.Sprintf(markEnd, s.seq, s.ints)...)
 	pos := bytes.Index(good, []byte("#INT 1#")) + 200 // in the records after the marker
@@ -100,6 +113,7 @@ func TestCheckerCatches(t *testing.T) {
 		"marker twice":    bytes.Replace(good, []byte("#INT 1#\n"), []byte("#INT 1#\n#INT 1#\n"), 1),
 		"records swapped": swapRecords(good, pos/recLen*recLen+recLen),
 		"no end":          good[:len(good)-20],
+		"three holes":     splice(good, bytes.Index(good, []byte("#INT 2#"))-2000, 100, ""),
 	}
 	for name, b := range cases {
 		var c checker
@@ -110,8 +124,8 @@ func TestCheckerCatches(t *testing.T) {
 	}
 	var c checker
 	c.Write(good)
-	if err := c.Err(); err != nil || c.Cuts != 1 || c.Dropped != 4000 {
-		t.Errorf("unchanged: %v, %d cuts, %d dropped", err, c.Cuts, c.Dropped)
+	if err := c.Err(); err != nil || c.Holes != 3 || c.Dropped != 4000+2900+3000 || c.Double != 1 {
+		t.Errorf("unchanged: %v, %d holes (%d double), %d dropped", err, c.Holes, c.Double, c.Dropped)
 	}
 }
 

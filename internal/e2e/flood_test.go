@@ -80,7 +80,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(floodEnv) == "1" {
 		os.Exit(flood())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	theWorld.close()
+	os.Exit(code)
 }
 
 // flood is the generator run in the remote session on the remote pty:
