@@ -3,6 +3,7 @@ package oob
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // DefaultLimit is the Chain limit used when NewChain is given limit <= 0.
@@ -70,6 +71,8 @@ type Chain struct {
 	dropped  int64
 	holdSeq  uint64
 	relSeq   uint64
+	expect   time.Time   // held until then (Expect), unless ExpectDone
+	timer    *time.Timer // wakes the drain when expect passes
 	closed   bool
 	err      error
 }
@@ -235,7 +238,9 @@ func (c *Chain) Release(seq uint64) {
 	}
 }
 
-func (c *Chain) heldLocked() bool { return c.holdSeq > c.relSeq && !c.closed }
+func (c *Chain) heldLocked() bool {
+	return (c.holdSeq > c.relSeq || c.expectingLocked()) && !c.closed
+}
 
 // Pushed returns the number of bytes pushed so far: the offset the next
 // pushed byte will have. At the urgent mark, after pushing everything read
@@ -259,6 +264,9 @@ func (c *Chain) Stats() ChainStats {
 func (c *Chain) Close() error {
 	c.mu.Lock()
 	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	c.work.Broadcast()
 	c.space.Broadcast()
 	c.mu.Unlock()

@@ -149,6 +149,56 @@ func Control(network, address string, c syscall.RawConn) error {
 // room, honouring c's write deadline.
 func SendUrgent(c *net.TCPConn, b byte) error { return sendUrgent(c, b) }
 
+// DefaultUnsent is the bound LimitUnsent callers use for an interactive
+// stream: 16 KiB is about 13 ms of a 10 Mbit/s link, and more than one
+// pty read (4 KiB) ahead, so bulk output still keeps the link busy.
+const DefaultUnsent = 16 << 10
+
+// LimitUnsent bounds the bytes c's kernel send queue holds that have not
+// been transmitted yet (TCP_NOTSENT_LOWAT): a Write waits once n bytes are
+// unsent. A flush cannot take back bytes the kernel already holds, and the
+// urgent pointer rides only on segments sent after SendUrgent (and is only
+// set on those within 64 KiB of the mark), so every unsent byte queued
+// before the urgent byte is painted by the peer before it hears of the
+// flush. A sender that keeps the rest of its output in its own buffers (a
+// pty's, or a chain it can cut) makes the flush reach the peer at once.
+func LimitUnsent(c *net.TCPConn, n int) error {
+	return rawControl(c, func(fd int) error { return setNotSentLowatFD(fd, n) })
+}
+
+// SmoothedRTT returns c's smoothed round-trip time as the kernel measures
+// it (TCP_INFO tcpi_rtt), queueing delay included: about how long a
+// command the peer answers at once takes to come back.
+func SmoothedRTT(c *net.TCPConn) (time.Duration, error) {
+	var d time.Duration
+	err := rawControl(c, func(fd int) error {
+		var err error
+		d, err = smoothedRTTFD(fd)
+		return err
+	})
+	return d, err
+}
+
+// Bounds of FlushWait: twice the smoothed round trip plus FlushWaitSlack,
+// at most FlushWaitMax. The slack covers what a round trip measured on
+// idle keystrokes does not see: the output queued in the network ahead of
+// the peer's flush during a flood.
+const (
+	FlushWaitSlack = 250 * time.Millisecond
+	FlushWaitMax   = time.Second
+)
+
+// FlushWait is how long a client that has just sent the remote terminal's
+// interrupt character should hold its output (Chain.Expect) for the
+// peer's flush: min(2·SmoothedRTT(c) + FlushWaitSlack, FlushWaitMax).
+func FlushWait(c *net.TCPConn) time.Duration {
+	rtt, err := SmoothedRTT(c)
+	if err != nil {
+		rtt = 0
+	}
+	return min(2*rtt+FlushWaitSlack, FlushWaitMax)
+}
+
 // AtMark reports whether c's read position is at the urgent mark
 // (SIOCATMARK): the next byte to read is the newest urgent byte, or will be
 // once it arrives.

@@ -2,6 +2,7 @@ package oob
 
 import (
 	"net"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,24 @@ func setInlineFD(fd int) error {
 		return &OpError{Op: "setsockopt SO_OOBINLINE", Err: err}
 	}
 	return nil
+}
+
+// setNotSentLowatFD sets TCP_NOTSENT_LOWAT on fd (Linux 3.12; sendmsg
+// honours it since 4.x through sk_stream_memory_free).
+func setNotSentLowatFD(fd, n int) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, n); err != nil {
+		return &OpError{Op: "setsockopt TCP_NOTSENT_LOWAT", Err: err}
+	}
+	return nil
+}
+
+// smoothedRTTFD reads tcpi_rtt (µs) from TCP_INFO.
+func smoothedRTTFD(fd int) (time.Duration, error) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, &OpError{Op: "getsockopt TCP_INFO", Err: err}
+	}
+	return time.Duration(info.Rtt) * time.Microsecond, nil
 }
 
 // inlineFD reports whether SO_OOBINLINE is set on fd.

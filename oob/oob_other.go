@@ -2,13 +2,18 @@
 
 package oob
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // Everything socket-related needs Linux: SO_OOBINLINE semantics, SIOCATMARK,
 // F_SETOWN_EX, signalfd and epoll as this package uses them were only
 // checked there.
 
 func setInlineFD(int) error                                  { return ErrUnsupported }
+func setNotSentLowatFD(int, int) error                       { return ErrUnsupported }
+func smoothedRTTFD(int) (time.Duration, error)               { return 0, ErrUnsupported }
 func atMarkFD(int) (bool, error)                             { return false, ErrUnsupported }
 func sendUrgent(*net.TCPConn, byte) error                    { return ErrUnsupported }
 func readMark(*net.TCPConn, []byte, bool) (int, bool, error) { return 0, false, ErrUnsupported }

@@ -15,8 +15,12 @@ const (
 	// DefaultDrainTimeout: after the shell has exited, how long output is
 	// still relayed while other processes keep the pty open (as logind).
 	DefaultDrainTimeout = logind.DefaultDrainTimeout
-	// relayBufSize is the pty→client packet size (one TIOCPKT read).
-	relayBufSize = 32 << 10
+	// relayBufSize is the pty→client packet size (one TIOCPKT read). Each
+	// packet is written whole before the next read can see a flush, so it
+	// bounds how much output a flush waits behind (4 KiB: 3 ms of a
+	// 10 Mbit/s link); with oob.LimitUnsent the rest stays in the pty,
+	// where the flush drops it.
+	relayBufSize = 4 << 10
 )
 
 // Handler serves the krx login service (eklogin).

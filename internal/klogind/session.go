@@ -14,6 +14,7 @@ import (
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/krxsess"
 	"github.com/krx-suite/krx/internal/ptyx"
+	"github.com/krx-suite/krx/oob"
 )
 
 // session is one login shell on a pty, relayed through a krx session.
@@ -55,6 +56,11 @@ func (s *session) status() string {
 func (s *session) run(ctx context.Context, h *Handler) {
 	outDone := make(chan error, 1)
 	inDone := make(chan error, 1)
+	// Keep the kernel's unsent output small, so that a flush command
+	// reaches the client before a backlog it cannot take back.
+	if err := oob.LimitUnsent(s.ks.Conn, oob.DefaultUnsent); err != nil {
+		s.log.Warn("cannot limit unsent output; flushes may reach the client late", "service", string(server.Eklogin), "err", err)
+	}
 	// As logind: the first command asks the client for window sizes.
 	if err := s.ks.SendControl(s.sc.Initial()); err != nil {
 		s.end(h, nil, nil, server.CloseDrain)

@@ -40,6 +40,10 @@ type login struct {
 	s    *krxsess.ClientSession
 	term *tty.Terminal // nil when In is not a terminal
 
+	// autoflush: which typed characters make us expect the server's
+	// flush (nil without a terminal).
+	autoflush *rlogin.Autoflush
+
 	winMu   sync.Mutex
 	winOn   bool // the server asked for window sizes (0x80)
 	lastWin tty.Winsize
@@ -95,6 +99,7 @@ func (l *login) run(ctx context.Context) (err error) {
 		o := l.term.Original()
 		ch = rlogin.Chars{Kill: o.Cc[unix.VKILL], EOF: o.Cc[unix.VEOF], Intr: o.Cc[unix.VINTR],
 			Susp: o.Cc[unix.VSUSP], DSusp: rlogin.DefaultChars.DSusp} // Linux has no VDSUSP
+		l.autoflush = rlogin.NewAutoflush(o.Cc[unix.VINTR], o.Cc[unix.VQUIT], o.Cc[unix.VSUSP])
 		if err := l.term.MakeRaw(tty.Options{EightBit: l.cfg.EightBit}); err != nil {
 			return err
 		}
@@ -153,6 +158,9 @@ func (l *login) command(c krxproto.Command) error {
 		// What the terminal driver still holds is unwanted too.
 		_ = unix.IoctlSetInt(int(l.cfg.Out.Fd()), unix.TCFLSH, unix.TCOFLUSH)
 	}
+	if l.autoflush != nil {
+		l.autoflush.Control(ctl)
+	}
 	if l.term != nil {
 		if ctl.NoStop() {
 			_ = l.term.SetFlowControl(false)
@@ -190,6 +198,9 @@ func (l *login) writer(ch rlogin.Chars) error {
 			out, used, act, echo = esc.Process(out[:0], rest)
 			rest = rest[used:]
 			if len(out) > 0 {
+				if l.autoflush.Typed(out) {
+					l.s.ExpectFlush() // stop painting now, not a round trip later
+				}
 				if _, werr := input.Write(out); werr != nil {
 					return werr
 				}

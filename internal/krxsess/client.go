@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,6 +60,7 @@ type ClientSession struct {
 	wbuf    []byte
 	dec     *cfbstream.Decrypter
 	rmu     sync.Mutex
+	out     atomic.Pointer[oob.Chain] // CopyOutput's chain while it runs
 	stderrL *net.TCPListener
 	key     krbauth.Key // subkey, kept only until the stderr channel is set up
 }

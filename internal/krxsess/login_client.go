@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/krxproto"
@@ -39,6 +40,25 @@ func (s *ClientSession) SendWindow(ws compat.WindowSize) error {
 	defer s.wmu.Unlock()
 	_, err := s.w.Write(krxproto.AppendWindow(s.wbuf[:0], ws))
 	return err
+}
+
+// ExpectFlush tells a running CopyOutput that the user has just typed a
+// character the remote terminal answers with a flush (its interrupt, quit
+// or suspend character in a cooked mode): painting stops at once instead
+// of a round trip later, when the server's flush command (or its urgent
+// hint) arrives — telnet's "autoflush" for krx. Call it before sending
+// the character. The flush command ends the hold and drops what came
+// meanwhile; if none comes (the remote tty has ISIG off, or NOFLSH)
+// painting resumes after the hold and nothing is lost. It returns the hold
+// it started (0 if no CopyOutput is running).
+func (s *ClientSession) ExpectFlush() time.Duration {
+	ch := s.out.Load()
+	if ch == nil {
+		return 0
+	}
+	d := oob.FlushWait(s.conn)
+	ch.Expect(d)
+	return d
 }
 
 // OutputOptions configure CopyOutput.
@@ -92,6 +112,8 @@ func (s *ClientSession) CopyOutput(o OutputOptions) (st OutputStats, err error) 
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	ch := oob.NewChain(o.Terminal, o.ChainLimit)
+	s.out.Store(ch)
+	defer s.out.Store(nil)
 	var w *oob.Watcher
 	holds := make(chan struct{})
 	if !o.NoWatcher {
@@ -152,6 +174,7 @@ func (s *ClientSession) CopyOutput(o OutputOptions) (st OutputStats, err error) 
 			if cmd.Control.FlushWrite() {
 				st.Flushes++
 				ch.FlushTo(cmd.DataOffset)
+				ch.ExpectDone() // the flush ExpectFlush waited for
 			}
 			if releaseAfter {
 				ch.Release(relSeq)

@@ -101,6 +101,11 @@ func (s *session) status() string {
 func (s *session) run(ctx context.Context, h *Handler, c *net.TCPConn, br *bufio.Reader) {
 	outDone := make(chan error, 1)
 	inDone := make(chan error, 1)
+	// Keep the kernel's unsent output small, so that a flush reaches the
+	// client before a backlog it cannot take back.
+	if err := oob.LimitUnsent(c, oob.DefaultUnsent); err != nil {
+		s.log.Warn("cannot limit unsent output; flushes may reach the client late", "service", string(server.Login), "err", err)
+	}
 	// netkit network_confirm(), then protocol(): "\0", then urgent 0x80.
 	_, err := c.Write([]byte{compat.StatusOK})
 	if err == nil {

@@ -66,6 +66,7 @@ type session struct {
 	winSent   bool
 	outFd     int
 	winChange <-chan tty.Winsize
+	autoflush *Autoflush   // nil without a terminal
 	urgent    atomic.Int64 // urgent control bytes read
 	flushes   atomic.Int64 // of which FLUSHWRITE
 }
@@ -143,6 +144,7 @@ func (s *session) run(ctx context.Context) (err error) {
 		o := s.term.Original()
 		ch = Chars{Kill: o.Cc[unix.VKILL], EOF: o.Cc[unix.VEOF], Intr: o.Cc[unix.VINTR],
 			Susp: o.Cc[unix.VSUSP], DSusp: DefaultChars.DSusp} // Linux has no VDSUSP
+		s.autoflush = NewAutoflush(o.Cc[unix.VINTR], o.Cc[unix.VQUIT], o.Cc[unix.VSUSP])
 		if err := s.term.MakeRaw(tty.Options{EightBit: s.cfg.EightBit}); err != nil {
 			return err
 		}
@@ -262,6 +264,10 @@ func (s *session) control(c compat.Control, mark int64) {
 		s.chain.FlushTo(mark)
 		_ = unix.IoctlSetInt(s.outFd, unix.TCFLSH, unix.TCOFLUSH)
 	}
+	if c.FlushWrite() {
+		s.chain.ExpectDone() // the flush a typed interrupt made us wait for
+	}
+	s.autoflush.Control(c)
 	if s.term != nil {
 		if c.NoStop() {
 			_ = s.term.SetFlowControl(false)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/tty"
+	"github.com/krx-suite/krx/oob"
 )
 
 type writerResult struct{ err error }
@@ -34,6 +35,9 @@ func (s *session) writer(ch Chars) writerResult {
 			out, used, act, echo = esc.Process(out[:0], rest)
 			rest = rest[used:]
 			if len(out) > 0 {
+				if s.autoflush.Typed(out) {
+					s.chain.Expect(oob.FlushWait(s.conn.TCPConn)) // stop painting now
+				}
 				if werr := s.send(out); werr != nil {
 					return writerResult{&SessionError{Op: "write", Err: werr}}
 				}
