@@ -117,7 +117,15 @@ func flood() int {
 			}
 		}
 	}()
-	out := os.Stdout
+	// Writes poll with a timeout instead of Go's edge-triggered poller: a
+	// pty flush (^C) frees the master's buffer without waking a writer
+	// (Linux pty_flush_buffer), and the SIGINT that would restart a
+	// blocked write(2) may land on another thread.
+	if err := unix.SetNonblock(1, true); err != nil {
+		return 2
+	}
+	defer unix.SetNonblock(1, false) // the shell shares the file description
+	out := pollWriter{}
 	if _, err := out.WriteString(markStart); err != nil {
 		return 1
 	}
@@ -144,7 +152,7 @@ func flood() int {
 			}
 			continue
 		case <-quit:
-			fmt.Fprintf(out, markEnd, seq, ints)
+			out.WriteString(fmt.Sprintf(markEnd, seq, ints))
 			return 0
 		default:
 		}
@@ -157,4 +165,28 @@ func flood() int {
 			return 1
 		}
 	}
+}
+
+// pollWriter writes to fd 1 (non-blocking), polling for room with a
+// timeout.
+type pollWriter struct{}
+
+func (pollWriter) WriteString(s string) (int, error) { return pollWriter{}.Write([]byte(s)) }
+
+func (pollWriter) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := unix.Write(1, b[n:])
+		if k > 0 {
+			n += k
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN:
+			unix.Poll([]unix.PollFd{{Fd: 1, Events: unix.POLLOUT}}, 10)
+		default:
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -155,7 +155,7 @@ func (l *lockedBuffer) String() string {
 
 // startRlogind runs rlogind with -D serving eklogin only, in ns; t.Cleanup
 // stops it by its pid.
-func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *lockedBuffer) {
+func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *lockedBuffer) int {
 	t.Helper()
 	dir := t.TempDir()
 	addr := net.JoinHostPort(ns.Addr, krxPort)
@@ -179,7 +179,7 @@ func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *lockedB
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("rlogind log (last 8 KiB):\n%s", tail(log.String(), 8<<10))
+			t.Logf("rlogind log (last 48 KiB):\n%s", tail(log.String(), 48<<10))
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
@@ -187,7 +187,7 @@ func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *lockedB
 		c, err := ns.Dial(addr)
 		if err == nil {
 			c.Close()
-			return
+			return cmd.Process.Pid
 		}
 		select {
 		case <-done:
@@ -212,7 +212,7 @@ func tail(s string, n int) string {
 type client struct {
 	cmd  *exec.Cmd
 	ptmx *os.File
-	out  chan []byte // what the client painted, chunk by chunk
+	out  chan []byte // what the client painted, chunk by chunk (short: a slow reader slows the client, as a terminal does)
 	done chan struct{}
 	err  error // cmd.Wait's, after done
 }
@@ -236,7 +236,7 @@ func (w *world) startClient(t *testing.T, ns *flakylink.Namespace, host string, 
 		t.Fatal(err)
 	}
 	tty.Close()
-	c := &client{cmd: cmd, ptmx: ptmx, out: make(chan []byte, 1024), done: make(chan struct{})}
+	c := &client{cmd: cmd, ptmx: ptmx, out: make(chan []byte, 4), done: make(chan struct{})}
 	go func() { c.err = cmd.Wait(); close(c.done) }()
 	go func() {
 		defer close(c.out)
