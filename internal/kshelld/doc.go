@@ -15,12 +15,14 @@
 //     and process group) with HOME, SHELL, PATH, USER, LOGNAME (and
 //     KRB5CCNAME) in the home directory. Unlike the plain service the
 //     TCP socket cannot be the command's stdin and stdout: every byte
-//     passes the CFB stream, so the daemon relays, with RelayBufSize
-//     buffers, through one end of a socketpair that is the command's
+//     passes the CFB stream, so the daemon relays through one end of a
+//     socketpair (SO_SNDBUF raised to SocketBuf on both ends) that is the command's
 //     stdin and stdout (bidirectional, as rshd's socket: netkit's rcp
-//     writes its replies to descriptor 0): the client's stdin (its
-//     half-close shuts the socket for writing, the command reads EOF),
-//     stdout to the main channel (half-closed at its end), stderr
+//     writes its replies to descriptor 0): the client's stdin (read and
+//     decrypted in one goroutine while another writes the previous
+//     StdinBufSize piece to the command; its half-close shuts the socket
+//     for writing, the command reads EOF), stdout to the main channel
+//     (pipelined by ServerSession.ReadFrom; half-closed at its end), stderr
 //     to the stderr channel (merged into stdout without one), and signal
 //     bytes from the stderr channel to the process group (killpg; a byte
 //     that is no signal number is logged and ignored).

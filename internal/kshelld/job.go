@@ -54,6 +54,8 @@ func (j *job) start(command string, env []string) (err error) {
 	if err != nil {
 		return os.NewSyscallError("socketpair", err)
 	}
+	growSocketBuf(fds[0]) // the command's stdout
+	growSocketBuf(fds[1]) // its stdin
 	theirs, ours := os.NewFile(uintptr(fds[0]), "stdio"), os.NewFile(uintptr(fds[1]), "stdio-relay")
 	files = append(files, theirs, ours)
 	errW := theirs
@@ -176,19 +178,9 @@ func (j *job) kill(grace time.Duration) { server.HangUp(j.cmd, j.waited, grace) 
 // half-close is the command's end of input. After the command stops
 // reading, the rest is read and dropped until the client closes.
 func (j *job) relayStdin() {
-	buf := make([]byte, RelayBufSize)
-	var werr error
-	for {
-		n, err := j.ks.Read(buf)
-		if n > 0 && werr == nil {
-			if _, werr = j.stdio.Write(buf[:n]); werr != nil {
-				j.stdio.CloseWrite()
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
+	// Pipelined (relayCopy): reading and decrypting the client's input
+	// overlaps writing it to the command.
+	_, werr := relayCopy(j.stdio, j.ks, func(error) { j.stdio.CloseWrite() })
 	if werr == nil {
 		j.stdio.CloseWrite() // the command reads EOF on descriptor 0
 	}

@@ -284,7 +284,7 @@ func TestShellStdinNotRead(t *testing.T) {
 	cfg.Server.HangupGrace = 300 * time.Millisecond
 	addr := servertest.Start(t, server.Kshell, kshelld.New(cfg), "127.0.0.1:0")
 	cs, _ := dial(t, r, addr, "echo bye; exec <&- >&- 2>&- sleep 30", false)
-	go cs.Write(make([]byte, 4<<20)) // more than the pipe and socket buffers hold
+	go cs.Write(make([]byte, 64<<20)) // more than the relay, socket and TCP buffers hold
 	if got := string(wait(t, readAll(cs), "stdout")); got != "bye\n" {
 		t.Fatalf("stdout %q", got)
 	}
