@@ -155,9 +155,15 @@ func (s *source) body(f *os.File, path string, size int64) (rerr, err error) {
 		pr.Start(path, size)
 		defer pr.End()
 	}
+	chunk := int64(sendChunk)
+	if pr == nil {
+		// No progress to show: one copy, so that a pipelined writer
+		// (krx's ReadFrom) is set up once per file, not per chunk.
+		chunk = size
+	}
 	var sent int64
 	for sent < size && rerr == nil {
-		n := min(size-sent, sendChunk)
+		n := min(size-sent, chunk)
 		var m int64
 		m, rerr = io.CopyN(s.w, f, n)
 		sent += m
