@@ -121,7 +121,8 @@ func runRlogin(cmd *cobra.Command, o rloginFlags, host string) error {
 	if krx {
 		return krxclient.RunLogin(ctx, krxclient.LoginConfig{Options: o.krxOptions(host),
 			EightBit: o.eightBit, Escape: esc, NoEscape: o.noEscape,
-			In: os.Stdin, Out: os.Stdout, Messages: os.Stderr})
+			In: os.Stdin, Out: os.Stdout, Messages: os.Stderr,
+			IgnoreFlush: o.ignoreFlush, Stats: o.stats})
 	}
 	addr, err := hostPort(host, o.port, loginPort)
 	if err != nil {

@@ -74,14 +74,16 @@ func TestAutoflush(t *testing.T) {
 	}
 	defer ptmx.Close()
 	defer tty.Close()
-	cmd := exec.Command(filepath.Join(programs(t), "rlogin"), "-x", "-p", d.login, "localhost")
+	cmd := exec.Command(filepath.Join(programs(t), "rlogin"), "-x", "--debug-stats", "-p", d.login, "localhost")
 	cmd.Env = append(env(r), "TERM=xterm")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
 	var scr screen
 	clock := &lineClock{seen: map[int]time.Time{}}
 	go func() {
@@ -133,19 +135,42 @@ func TestAutoflush(t *testing.T) {
 		t.Errorf("^C with noflsh: longest pause %v (want ≥ %v: the client holds), lines consecutive %v (want true)",
 			gap, hold, consecutive)
 	}
-	// The flush comes: it ends the hold at once (a loaded machine may stall
-	// a try, so one of three must show it).
+	// The flush comes: it ends the hold at once; after NOSTOP there is no
+	// hold. A full hold pauses painting at least hold in every try, so one
+	// try with a shorter pause shows it (a loaded machine may stall the
+	// remote loop in a try: up to five).
 	for _, stty := range []string{"-noflsh", "-ixon noflsh"} {
 		var gaps []time.Duration
-		for range 3 {
+		for range 5 {
 			gap, _ := interrupt(stty)
 			gaps = append(gaps, gap)
-			if gap < hold*4/5 {
+			if gap < hold {
 				break
 			}
 		}
-		if g := gaps[len(gaps)-1]; g >= hold*4/5 {
-			t.Errorf("^C with stty %s: pauses %v, want one < %v (no hold to run out)", stty, gaps, hold*4/5)
+		if g := gaps[len(gaps)-1]; g >= hold {
+			t.Errorf("^C with stty %s: pauses %v, want one < %v (no hold to run out)", stty, gaps, hold)
 		}
+	}
+	// --debug-stats counts the flushes the client acted on: the -noflsh
+	// tries sent at least one.
+	at := len(scr.String())
+	ptmx.Write([]byte("exit\r"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("rlogin -x after exit: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("rlogin -x still running 20 s after exit; screen %q", scr.String()[at:])
+	}
+	end := scr.waitFor(t, at, "rlogin: stats: ")
+	m := regexp.MustCompile(`urgent (\d+) flushes (\d+) dropped (\d+)`).FindStringSubmatch(scr.String()[end:])
+	if m == nil {
+		time.Sleep(100 * time.Millisecond)
+		m = regexp.MustCompile(`urgent (\d+) flushes (\d+) dropped (\d+)`).FindStringSubmatch(scr.String()[end:])
+	}
+	if m == nil || m[2] == "0" {
+		t.Errorf("stats line %q: want flushes ≥ 1", scr.String()[end:])
 	}
 }

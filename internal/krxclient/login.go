@@ -32,6 +32,12 @@ type LoginConfig struct {
 	In, Out *os.File
 	// Messages receives rlogin's own messages (nil: stderr).
 	Messages io.Writer
+	// IgnoreFlush (--debug-ignore-flush, a diagnostic): the server's flush
+	// commands drop nothing, and typed interrupts hold nothing.
+	IgnoreFlush bool
+	// Stats (--debug-stats): print the control commands and flushes
+	// received at exit, as plain rlogin does.
+	Stats bool
 }
 
 // login is the running state of RunLogin.
@@ -39,6 +45,8 @@ type login struct {
 	cfg  LoginConfig
 	s    *krxsess.ClientSession
 	term *tty.Terminal // nil when In is not a terminal
+
+	stats krxsess.OutputStats // CopyOutput's, once it has returned
 
 	// autoflush: which typed characters make us expect the server's
 	// flush (nil without a terminal).
@@ -99,7 +107,9 @@ func (l *login) run(ctx context.Context) (err error) {
 		o := l.term.Original()
 		ch = rlogin.Chars{Kill: o.Cc[unix.VKILL], EOF: o.Cc[unix.VEOF], Intr: o.Cc[unix.VINTR],
 			Susp: o.Cc[unix.VSUSP], DSusp: rlogin.DefaultChars.DSusp} // Linux has no VDSUSP
-		l.autoflush = rlogin.NewAutoflush(o.Cc[unix.VINTR], o.Cc[unix.VQUIT], o.Cc[unix.VSUSP])
+		if !l.cfg.IgnoreFlush {
+			l.autoflush = rlogin.NewAutoflush(o.Cc[unix.VINTR], o.Cc[unix.VQUIT], o.Cc[unix.VSUSP])
+		}
 		if err := l.term.MakeRaw(tty.Options{EightBit: l.cfg.EightBit}); err != nil {
 			return err
 		}
@@ -113,15 +123,19 @@ func (l *login) run(ctx context.Context) (err error) {
 		if l.term != nil {
 			defer l.term.RestoreOnPanic()
 		}
-		_, err := l.s.CopyOutput(krxsess.OutputOptions{Terminal: l.cfg.Out, OnCommand: l.command})
+		st, err := l.s.CopyOutput(krxsess.OutputOptions{Terminal: l.cfg.Out, OnCommand: l.command,
+			IgnoreFlush: l.cfg.IgnoreFlush})
+		l.stats = st
 		readDone <- err
 	}()
 	writeDone := make(chan error, 1)
 	go func() { writeDone <- l.writer(ch) }()
 
 	var msg string
+	readEnded := false
 	select {
 	case err = <-readDone:
+		readEnded = true
 		if err == nil {
 			msg = rlogin.MsgServerClosed
 		} else if errors.Is(err, net.ErrClosed) {
@@ -135,14 +149,19 @@ func (l *login) run(ctx context.Context) (err error) {
 		err = ctx.Err()
 	}
 	l.s.Close()
-	if msg == rlogin.MsgClientClosed || ctx.Err() != nil {
+	if !readEnded && (msg == rlogin.MsgClientClosed || ctx.Err() != nil || l.cfg.Stats) {
 		<-readDone // the closed socket ends it; nothing more is painted
+		readEnded = true
 	}
 	if l.term != nil {
 		l.term.Restore()
 	}
 	if msg != "" {
 		fmt.Fprintf(l.cfg.Messages, "%s\r\n", msg)
+	}
+	if l.cfg.Stats {
+		fmt.Fprintf(l.cfg.Messages, "rlogin: stats: urgent %d flushes %d dropped %d\r\n",
+			l.stats.Commands, l.stats.Flushes, l.stats.Chain.Dropped)
 	}
 	if err != nil {
 		return &rlogin.SessionError{Op: "krx session", Err: err}

@@ -72,6 +72,9 @@ type OutputOptions struct {
 	// sizes) with SendWindow and 0x10/0x20 by switching ^S/^Q handling. An
 	// error ends CopyOutput with it.
 	OnCommand func(cmd krxproto.Command) error
+	// IgnoreFlush is a diagnostic: flush commands are counted and passed
+	// to OnCommand but drop nothing (rlogin --debug-ignore-flush).
+	IgnoreFlush bool
 	// NoWatcher turns urgent notification off: commands still act when the
 	// reader reaches them in-band, only the early hold is lost.
 	NoWatcher bool
@@ -173,7 +176,9 @@ func (s *ClientSession) CopyOutput(o OutputOptions) (st OutputStats, err error) 
 			st.Commands++
 			if cmd.Control.FlushWrite() {
 				st.Flushes++
-				ch.FlushTo(cmd.DataOffset)
+				if !o.IgnoreFlush {
+					ch.FlushTo(cmd.DataOffset)
+				}
 				ch.ExpectDone() // the flush ExpectFlush waited for
 			}
 			if releaseAfter {
