@@ -43,7 +43,10 @@
 //
 // Source sends T (with Preserve), C, D and E lines and the file bodies with
 // io.CopyN, so sendfile(2) is used when the writer is a *net.TCPConn (or
-// embeds one) and the file an *os.File. A file that shrinks while it is
+// embeds one) and the file an *os.File, and a writer's ReadFrom otherwise
+// (krx's session pipelines reading, encrypting and sending there). Without
+// Options.Progress a body is one copy; with it, pieces of 16 MiB, so the
+// bar moves. A file that shrinks while it is
 // sent is padded with zero bytes to its announced size and the error is
 // sent in place of "\0" (netkit source()); the sink then discards it.
 // Names containing a newline cannot be sent (the protocol is line based)
