@@ -24,7 +24,8 @@ const sendChunk = 16 << 20
 // source is one sending session.
 type source struct {
 	session
-	zeros []byte
+	zeros   []byte
+	copyBuf []byte // see copyN
 	// ancestors are the directories being sent, to catch link loops.
 	ancestors map[[2]uint64]bool
 }
@@ -165,7 +166,7 @@ func (s *source) body(f *os.File, path string, size int64) (rerr, err error) {
 	for sent < size && rerr == nil {
 		n := min(size-sent, chunk)
 		var m int64
-		m, rerr = io.CopyN(s.w, f, n)
+		m, rerr = s.copyN(f, n)
 		sent += m
 		if pr != nil {
 			pr.Update(sent)
@@ -189,6 +190,28 @@ func (s *source) body(f *os.File, path string, size int64) (rerr, err error) {
 		rerr = errors.New(errText(rerr))
 	}
 	return rerr, nil
+}
+
+// copyBufSize is the body buffer for writers that are not an
+// io.ReaderFrom (a unix socket: "rcp -f" under krx's daemon); io.CopyN's
+// own is 32 KiB.
+const copyBufSize = 256 << 10
+
+// copyN copies n bytes of f to the stream as io.CopyN does (io.EOF if f
+// is shorter), through the writer's ReadFrom when it has one (sendfile on
+// TCP, krx's pipeline) and a copyBufSize buffer otherwise.
+func (s *source) copyN(f *os.File, n int64) (int64, error) {
+	if _, ok := s.w.(io.ReaderFrom); ok {
+		return io.CopyN(s.w, f, n)
+	}
+	if s.copyBuf == nil {
+		s.copyBuf = make([]byte, copyBufSize)
+	}
+	m, err := io.CopyBuffer(s.w, io.LimitReader(f, n), s.copyBuf)
+	if m < n && err == nil {
+		err = io.EOF
+	}
+	return m, err
 }
 
 func (s *source) sendDir(f *os.File, st *unix.Stat_t, path, name string) error {
