@@ -175,7 +175,8 @@ func (l *login) command(c krxproto.Command) error {
 	ctl := c.Control
 	if ctl.FlushWrite() {
 		// What the terminal driver still holds is unwanted too.
-		_ = unix.IoctlSetInt(int(l.cfg.Out.Fd()), unix.TCFLSH, unix.TCOFLUSH)
+		// (and wake our own write to it, which a full pty may hold).
+		_ = tty.FlushOutput(int(l.cfg.Out.Fd()))
 	}
 	if l.autoflush != nil {
 		l.autoflush.Control(ctl)

@@ -262,7 +262,7 @@ func (s *session) control(c compat.Control, mark int64) {
 		// Everything read before the mark is unwanted: drop what is not
 		// painted yet, and what the terminal driver still holds.
 		s.chain.FlushTo(mark)
-		_ = unix.IoctlSetInt(s.outFd, unix.TCFLSH, unix.TCOFLUSH)
+		_ = tty.FlushOutput(s.outFd) // also wakes a write a full pty holds
 	}
 	if c.FlushWrite() {
 		s.chain.ExpectDone() // the flush a typed interrupt made us wait for
