@@ -15,12 +15,21 @@
 //
 // It checks that the session survives and ends cleanly (rlogin exits 0
 // with "connection closed."); that every ^C reached the generator (its
-// numbered marker is painted) and rlogind sent one flush command for each
-// (its -D log); that every window size reached the remote pty; and that
-// what the client painted is the generator's output with at most one
-// contiguous piece cut out per ^C: every byte not flushed arrives
-// byte-identical and in order, and no byte of a control command, and no
-// other stray byte, is ever painted. The records carry 0xFF bytes and
+// numbered marker is painted), rlogind sent one flush command for each
+// (its -D log) and the client acted on each (rlogin --debug-stats); that
+// every window size reached the remote pty; and that what the client
+// painted is the generator's output with only a few contiguous pieces cut
+// out per ^C (the flush's, and what the client's TCOFLUSH of its own
+// terminal discards while a write to it is under way): every byte not
+// flushed arrives byte-identical and in order, and no byte of a control
+// command, and no other stray byte, is ever painted.
+//
+// Two kernel facts shape the generator: a pty flush frees room without
+// waking a writer asleep on the full pty (so it writes non-blocking and
+// polls; rlogind and the clients wake such writers themselves, see
+// ptyx.WakeWriters and tty.FlushOutput), and the SIGINT of a ^C can reach
+// it before the flush of the same ^C has happened (so it waits a few
+// milliseconds before its marker; KRX_E2E_GENLOG logs each SIGINT). The records carry 0xFF bytes and
 // "FF 'C' 02" (a control command's shape) as data, so the escaping of the
 // in-band commands is exercised too.
 //

@@ -3,12 +3,14 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,8 +23,11 @@ const floodEnv = "KRX_E2E_FLOOD"
 // recLen is the size of one record; records are written in chunks of
 // chunkRecs, so every marker sits on a record boundary.
 const (
-	recLen    = 64
-	chunkRecs = 64
+	// markerDelay is how long the generator waits after a SIGINT
+	// before its marker (see the loop).
+	markerDelay = 5 * time.Millisecond
+	recLen      = 64
+	chunkRecs   = 64
 )
 
 // Record layout: "R" + 10-digit sequence number + " " (the header), 40
@@ -109,7 +114,9 @@ func flood() int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGWINCH)
 	quit := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(os.Stdin)
+		// fd 0 shares its open file description (and so O_NONBLOCK, set
+		// on fd 1 below) with fd 1: read it with poll, not os.Stdin.
+		sc := bufio.NewScanner(pollReader{})
 		for sc.Scan() {
 			if strings.TrimSpace(sc.Text()) == "q" {
 				close(quit)
@@ -137,8 +144,20 @@ func flood() int {
 		case s := <-sigs:
 			var m string
 			if s == syscall.SIGINT {
+				// The SIGINT can come before the kernel has flushed
+				// the pty for the same ^C (seen on Linux 6.18: a
+				// marker written at once was flushed with the data
+				// around it); wait so that the marker follows the
+				// flush, as a person's reaction would.
+				time.Sleep(markerDelay)
 				ints++
 				m = fmt.Sprintf(markInt, ints)
+				if f := os.Getenv(genLogEnv); f != "" {
+					if lf, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+						fmt.Fprintf(lf, "%s INT %d before seq %d\n", time.Now().Format("15:04:05.000000"), ints, seq)
+						lf.Close()
+					}
+				}
 			} else {
 				ws, err := unix.IoctlGetWinsize(1, unix.TIOCGWINSZ)
 				if err != nil {
@@ -189,4 +208,24 @@ func (pollWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// pollReader reads fd 0, polling while it has nothing (it may be
+// non-blocking: see pollWriter).
+type pollReader struct{}
+
+func (pollReader) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(0, b)
+		switch {
+		case n > 0:
+			return n, nil
+		case err == unix.EAGAIN || err == unix.EINTR:
+			unix.Poll([]unix.PollFd{{Fd: 0, Events: unix.POLLIN}}, 100)
+		case err != nil:
+			return 0, err
+		default:
+			return 0, io.EOF
+		}
+	}
 }

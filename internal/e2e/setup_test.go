@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -180,6 +181,9 @@ func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *lockedB
 		}
 		if t.Failed() {
 			t.Logf("rlogind log (last 48 KiB):\n%s", tail(log.String(), 48<<10))
+		}
+		if dir := os.Getenv(dumpEnv); dir != "" {
+			os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".rlogind.log"), []byte(log.String()), 0o644)
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
