@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -122,27 +123,36 @@ func checkSize(b *testing.B, path string) {
 
 // BenchmarkSetup: the whole command "rsh -x localhost /bin/true" vs
 // "ssh 127.0.0.1 /bin/true" (wall time, medians of 11 alternating runs per
-// op). Both remote sides run root's "bash -c", which sources root's .bashrc
-// (Debian's bash does when its stdin is a socket, as under kshelld and
-// in.rshd, or SSH_CLIENT is set): that start-up, bashrc-ms (sourcing
-// /root/.bashrc locally, 80–118 ms on a quiet machine per TESTBED.md), is
-// taken off both to show the protocols' own set-up. Target:
-// krx/ssh ≤ 0.25.
+// op), as root and as a fresh user (benchUser, a home from /etc/skel).
+// Both remote sides run the user's "bash -c", which sources the user's
+// .bashrc (Debian's bash does when its stdin is a socket, as under kshelld
+// and in.rshd, or SSH_CLIENT is set). Root's .bashrc is this machine's,
+// not the protocol's: bashrc-ms (sourcing /root/.bashrc locally, 80–118 ms
+// on a quiet machine per TESTBED.md, ~300 ms with pyenv) shows what it
+// adds to both. Target: krx/ssh ≤ 0.25; the fresh user's figure
+// (fresh-krx/ssh) is the protocols' own ratio.
 func BenchmarkSetup(b *testing.B) {
 	needNetns(b)
 	ssh := startSSHD(b)
 	k := startKrx(b)
 	k.serveLoopback(b)
+	freshUser(b, k, ssh)
 	const runs = 11
-	var tk, ts, tb []time.Duration
+	var tk, ts, tb, fk, fs []time.Duration
 	b.ResetTimer()
 	for range b.N {
 		for range runs {
 			tk = append(tk, runQuiet(b, k.command("rsh", "-x", "-p", k.Shell, krxHost, "/bin/true"), ""))
 			ts = append(ts, runQuiet(b, sshCmd(ssh, "/bin/true"), ""))
 			tb = append(tb, runQuiet(b, bashrcCmd(), ""))
+			fk = append(fk, runQuiet(b, k.command("rsh", "-x", "-l", benchUser, "-p", k.Shell, krxHost, "/bin/true"), ""))
+			fs = append(fs, runQuiet(b, exec.Command("ssh", ssh.Args("-p", benchUser+"@127.0.0.1", "/bin/true")...), ""))
 		}
 	}
+	fkm, fsm := quantile(fk, 0.5)/1e3, quantile(fs, 0.5)/1e3
+	b.ReportMetric(fkm, "fresh-krx-ms")
+	b.ReportMetric(fsm, "fresh-ssh-ms")
+	b.ReportMetric(fkm/fsm, "fresh-krx/ssh")
 	krx, sshm := quantile(tk, 0.5)/1e3, quantile(ts, 0.5)/1e3
 	b.ReportMetric(krx, "krx-ms")
 	b.ReportMetric(sshm, "ssh-ms")

@@ -25,8 +25,10 @@ const sshPrivsepDir = "/run/sshd"
 type sshServer struct {
 	Port string // TCP port on 127.0.0.1
 	Key  string // the client's private key
-	Pid  int    // sshd's
-	log  bytes.Buffer
+	// AuthorizedKeys is the one AuthorizedKeysFile (for every user).
+	AuthorizedKeys string
+	Pid            int // sshd's
+	log            bytes.Buffer
 }
 
 // startSSHD starts sshd on 127.0.0.1 in the test binary's network
@@ -63,7 +65,7 @@ func startSSHDOn(b *testing.B, ip string, dial func(addr string) error, wrap ...
 	if err := os.WriteFile(auth, pub, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	s := &sshServer{Port: freeTCPPort(b), Key: userKey}
+	s := &sshServer{Port: freeTCPPort(b), Key: userKey, AuthorizedKeys: auth}
 	cfg := filepath.Join(dir, "sshd_config")
 	conf := fmt.Sprintf(`ListenAddress %s:%s
 HostKey %s
