@@ -21,6 +21,14 @@ flood at once), flow control on/off (^S/^Q handled locally unless -8),
 and window-size reports (sent at the server's request and on every
 window change).
 
+When you type your interrupt, quit or suspend character (^C, ^\, ^Z by
+your terminal's settings), rlogin stops painting at once and waits for
+the server's flush, as telnet's autoflush does, so that nothing still on
+its way over a slow link is shown; without a flush (the remote program
+has the terminal raw) painting resumes after about two round trips plus
+a quarter second, and nothing is lost. After the server reports a raw
+remote terminal (flow control off) typed characters hold nothing.
+
 ESCAPES (only at the beginning of a line)
   ~.  or ~^D   disconnect
   ~^Z          suspend rlogin (and its process group)
