@@ -220,13 +220,19 @@ func (c *checker) resume(r []byte, b int64) error {
 	}
 	if err := c.checkHead(head); err != nil {
 		// A piece too short to hold a whole record between two holes.
+		// While the position is unknown cutAt is a lower bound, so the
+		// piece must still lie, in order, between it and y.
 		at, ok := findIn(head, c.cutAt, y)
-		if !c.known || !ok {
+		if !ok {
 			return err
 		}
-		c.Holes += 2
-		c.holes += 2
-		c.Dropped += at - c.cutAt + y - at - int64(len(head))
+		if c.known {
+			c.Holes += 2
+			c.holes += 2
+			c.Dropped += at - c.cutAt + y - at - int64(len(head))
+		} else {
+			c.holes++
+		}
 		c.Painted += int64(len(head))
 	} else if c.known {
 		c.Holes++
@@ -366,7 +372,7 @@ func (c *checker) lastPiece(r []byte) error {
 	if err := c.checkHead(head); err != nil {
 		// A piece too short to hold a whole record between two holes.
 		at, ok := findIn(head, c.cutAt, c.cutAt+maxSearch)
-		if !c.known || !ok {
+		if !ok {
 			return err
 		}
 		c.Holes++
