@@ -33,8 +33,16 @@ func TestFlushOutputWakesABlockedWriter(t *testing.T) {
 	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
 		t.Fatal(err)
 	}
+	closeMaster := func() { ptmx.Close() }
 	var written atomic.Int64
-	go func() { // ends when the test closes the pty (EIO)
+	exited := make(chan struct{})
+	// Stop the writer before its descriptor is closed (a number reused
+	// by the next test must never be written): closing the master first
+	// makes its write fail with EIO.
+	defer func() { <-exited }()
+	defer closeMaster()
+	go func() {
+		defer close(exited) // ends when the test closes the pty (EIO)
 		buf := make([]byte, 4096)
 		for {
 			n, err := unix.Write(fd, buf)
