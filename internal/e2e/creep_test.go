@@ -124,6 +124,11 @@ func (s *screen) diagnose(t *testing.T) {
 		out, _ := exec.Command("ip", "netns", "exec", ns.Name, "ss", "-tnoi").CombinedOutput()
 		t.Logf("sockets in %s:\n%s", ns.Name, out)
 	}
+	if _, err := exec.LookPath("tcpdump"); err == nil { // what still crosses the link
+		out, _ := exec.Command("ip", "netns", "exec", s.link.Receiver.Name, "timeout", "2",
+			"tcpdump", "-i", "any", "-nn", "-c", "40", "tcp").CombinedOutput()
+		t.Logf("segments at the client for 2 s:\n%s", out)
+	}
 	ps, _ := exec.Command("ps", "-eo", "pid,ppid,stat,wchan:32,args").CombinedOutput()
 	for _, line := range strings.Split(string(ps), "\n") {
 		if strings.Contains(line, "rlogind") || strings.Contains(line, "e2e.test") || strings.Contains(line, "-bash") {
