@@ -7,7 +7,7 @@ import "io"
 // writing stages, so at most PipeBuffers*PipeBufferSize bytes are in
 // flight.
 const (
-	PipeBufferSize = 128 << 10
+	PipeBufferSize = 512 << 10
 	PipeBuffers    = 4
 )
 
