@@ -104,15 +104,15 @@ func TestCheckerCatches(t *testing.T) {
 	good := append(append(append([]byte(nil), s.all...), e...), fmt.Sprintf(markEnd, s.seq, s.ints)...)
 	pos := bytes.Index(good, []byte("#INT 2#")) + 200 // in the records after the last ^C
 	cases := map[string][]byte{
-		"command painted": splice(good, pos, 0, "\xffC\x02"),
-		"byte changed":    splice(good, pos, 1, "x"),
-		"byte lost":       splice(good, pos, 1, ""),
-		"cut without ^C":  splice(good, pos, 300, ""),
-		"cut late":        splice(good, pos+5000, 300, ""),
-		"marker lost":     bytes.Replace(good, []byte("#INT 1#\n"), nil, 1),
-		"marker twice":    bytes.Replace(good, []byte("#INT 1#\n"), []byte("#INT 1#\n#INT 1#\n"), 1),
-		"records swapped": swapRecords(good, pos/recLen*recLen+recLen),
-		"no end":          good[:len(good)-20],
+		"command painted":  splice(good, pos, 0, "\xffC\x02"),
+		"byte changed":     splice(good, pos, 1, "x"),
+		"byte lost":        splice(good, pos, 1, ""),
+		"cut without ^C":   splice(good, pos, 300, ""),
+		"cut late":         splice(good, pos+5000, 300, ""),
+		"marker lost":      bytes.Replace(good, []byte("#INT 1#\n"), nil, 1),
+		"old marker again": bytes.Replace(good, []byte("#INT 2#\n"), []byte("#INT 2#\n#INT 1#\n"), 1),
+		"records swapped":  swapRecords(good, pos/recLen*recLen+recLen),
+		"no end":           good[:len(good)-20],
 	}
 	for name, b := range cases {
 		var c checker
@@ -125,6 +125,21 @@ func TestCheckerCatches(t *testing.T) {
 	c.Write(good)
 	if err := c.Err(); err != nil || c.Holes != 3 || c.Dropped != 4000+2900+3000 || c.Double != 1 {
 		t.Errorf("unchanged: %v, %d holes (%d double), %d dropped", err, c.Holes, c.Double, c.Dropped)
+	}
+	// The generator's repeat of the last INT marker is accepted, also when
+	// the first one was flushed with the data around it.
+	for name, b := range map[string][]byte{
+		"repeat":               bytes.Replace(good, []byte("#INT 1#\n"), []byte("#INT 1#\n#INT 1#\n"), 1),
+		"first marker flushed": bytes.Replace(good, []byte("#INT 1#\n"), []byte(""), 1),
+	} {
+		if name == "first marker flushed" { // its repeat comes later, before the next ^C's
+			b = bytes.Replace(b, []byte("#INT 2#\n"), []byte("#INT 1#\n#INT 2#\n"), 1)
+		}
+		var c checker
+		c.Write(b)
+		if err := c.Err(); err != nil || c.Ints != 2 {
+			t.Errorf("%s: %v, %d INT markers", name, err, c.Ints)
+		}
 	}
 }
 
