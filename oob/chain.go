@@ -22,6 +22,15 @@ const HoldLimit = 32 << 20
 // drain one block at a time so that a hint can stop it.
 const directMax = 1 << 10
 
+// HoldTimeout bounds a hold (Hold without the matching Release): a hint
+// whose mark never comes must not stop painting for good. The kernel's
+// urgent pointer can be clamped, overtaken or replayed, and a hint can be
+// counted after the Sync of its own mark; after HoldTimeout painting
+// resumes, and a flush still acts where its command is found in-band. On
+// a krx server the mark is at most a few hundred KB behind its hint
+// (oob.LimitUnsent), well under a second even at 10 Mbit/s.
+const HoldTimeout = 2 * time.Second
+
 // blockSize is the size of one buffer on the chain; the drain writes at most
 // one block per Write, which bounds how much a flush can no longer stop.
 const blockSize = 16 << 10
@@ -48,6 +57,9 @@ type ChainStats struct {
 	Written int64 // bytes the io.Writer accepted
 	Dropped int64 // bytes flushed, dropped while held and full, or lost to a write error
 	Queued  int64 // bytes pushed but neither written nor dropped yet
+	// HoldsTimedOut counts holds that ended by HoldTimeout, their mark
+	// not reached (a diagnostic: it should stay 0).
+	HoldsTimedOut int64
 }
 
 // Chain is the chain of buffers to be written: one goroutine Pushes what it
@@ -77,10 +89,16 @@ type Chain struct {
 	dropped  int64
 	holdSeq  uint64
 	relSeq   uint64
-	expect   time.Time   // held until then (Expect), unless ExpectDone
-	timer    *time.Timer // wakes the drain when expect passes
-	closed   bool
-	err      error
+	// A hint's hold ends by itself at holdUntil (HoldTimeout after the
+	// latest Hold) if its mark never comes.
+	holdUntil   time.Time
+	holdTimeout time.Duration
+	holdTimer   *time.Timer
+	timedOut    int64       // holds that ended by holdTimeout
+	expect      time.Time   // held until then (Expect), unless ExpectDone
+	timer       *time.Timer // wakes the drain when expect passes
+	closed      bool
+	err         error
 }
 
 // NewChain returns a Chain that writes to w and starts its drain goroutine.
@@ -93,7 +111,8 @@ func newChain(w io.Writer, limit int, trace func(op byte, off, n int64)) *Chain 
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	c := &Chain{w: w, limit: limit, holdLimit: max(limit, HoldLimit), done: make(chan struct{}), trace: trace}
+	c := &Chain{w: w, limit: limit, holdLimit: max(limit, HoldLimit), holdTimeout: HoldTimeout,
+		done: make(chan struct{}), trace: trace}
 	c.space.L = &c.mu
 	c.work.L = &c.mu
 	go c.drain()
@@ -232,6 +251,7 @@ func (c *Chain) Hold(seq uint64) {
 	defer c.mu.Unlock()
 	if seq > c.holdSeq {
 		c.holdSeq = seq
+		c.armHoldTimeout()
 		c.space.Broadcast()
 	}
 }
@@ -248,7 +268,12 @@ func (c *Chain) Release(seq uint64) {
 }
 
 func (c *Chain) heldLocked() bool {
-	return (c.holdSeq > c.relSeq || c.expectingLocked()) && !c.closed
+	return (c.hintHeldLocked() || c.expectingLocked()) && !c.closed
+}
+
+// hintHeldLocked reports whether a Hold is in force (see HoldTimeout).
+func (c *Chain) hintHeldLocked() bool {
+	return c.holdSeq > c.relSeq && (c.holdTimeout <= 0 || time.Now().Before(c.holdUntil))
 }
 
 // Pushed returns the number of bytes pushed so far: the offset the next
@@ -264,7 +289,8 @@ func (c *Chain) Pushed() int64 {
 func (c *Chain) Stats() ChainStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return ChainStats{Pushed: c.tail, Written: c.written, Dropped: c.dropped, Queued: c.tail - c.head + c.inflight}
+	return ChainStats{Pushed: c.tail, Written: c.written, Dropped: c.dropped, Queued: c.tail - c.head + c.inflight,
+		HoldsTimedOut: c.timedOut}
 }
 
 // Close stops accepting pushes, ends any hold, waits until everything queued
@@ -275,6 +301,9 @@ func (c *Chain) Close() error {
 	c.closed = true
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.holdTimer != nil {
+		c.holdTimer.Stop()
 	}
 	c.work.Broadcast()
 	c.space.Broadcast()
@@ -343,43 +372,4 @@ func (c *Chain) tr(op byte, off, n int64) {
 	if c.trace != nil {
 		c.trace(op, off, n)
 	}
-}
-
-// idleLocked reports whether nothing is queued, being written or held:
-// then bytes pushed may go straight to the writer.
-func (c *Chain) idleLocked() bool {
-	return c.head == c.tail && c.inflight == 0 && !c.direct && !c.heldLocked() && c.tail >= c.discard
-}
-
-// pushDirect writes p, pushed onto an idle chain, from Push's own
-// goroutine: an echoed keystroke is painted without waking the drain, one
-// goroutine hand-off less on every round trip. The bytes count as taken,
-// like a chunk the drain writes: a FlushTo meanwhile cannot stop them, and
-// later Pushes queue behind them (the drain waits for this Write).
-func (c *Chain) pushDirect(p []byte) error {
-	off := int64(len(p))
-	c.tr('p', c.tail, off)
-	c.tr('t', c.tail, off)
-	c.tail += off
-	c.head = c.tail
-	c.inflight, c.direct = off, true
-	c.mu.Unlock()
-	n, err := c.w.Write(p)
-	c.mu.Lock()
-	if n < 0 || n > len(p) {
-		n = 0
-	}
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	c.written += int64(n)
-	c.dropped += off - int64(n)
-	c.inflight, c.direct = 0, false
-	c.work.Broadcast()
-	c.space.Broadcast()
-	if err != nil {
-		c.err = err
-		c.dropFront(c.tail - c.head)
-	}
-	return err
 }

@@ -70,3 +70,33 @@ func (c *Chain) expectExpired() {
 		c.timer.Reset(time.Until(c.expect))
 	}
 }
+
+// armHoldTimeout starts the bound of the hold just begun (HoldTimeout).
+func (c *Chain) armHoldTimeout() {
+	if c.holdTimeout <= 0 || c.closed {
+		return
+	}
+	c.holdUntil = time.Now().Add(c.holdTimeout)
+	if c.holdTimer == nil {
+		c.holdTimer = time.AfterFunc(c.holdTimeout, c.holdExpired)
+	} else {
+		c.holdTimer.Reset(c.holdTimeout)
+	}
+}
+
+// holdExpired wakes the drain when a hold runs out without its Release.
+func (c *Chain) holdExpired() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.holdSeq <= c.relSeq || c.closed {
+		return
+	}
+	if d := time.Until(c.holdUntil); d > 0 { // a later Hold moved it
+		c.holdTimer.Reset(d)
+		return
+	}
+	c.timedOut++
+	c.relSeq = c.holdSeq // the hold is over; a later Hold starts a new one
+	c.work.Signal()
+	c.space.Broadcast()
+}

@@ -116,3 +116,47 @@ func TestChainExpectAndHoldAreIndependent(t *testing.T) {
 		t.Fatalf("painted %d bytes, want %d", len(got), len(want))
 	}
 }
+
+// TestChainHoldTimesOut: a hold whose Release never comes ends after
+// holdTimeout, everything is painted in order, and it is counted.
+func TestChainHoldTimesOut(t *testing.T) {
+	w := &recWriter{}
+	c := NewChain(w, 4096)
+	c.mu.Lock()
+	c.holdTimeout = 100 * time.Millisecond // HoldTimeout scaled down
+	c.mu.Unlock()
+	c.Hold(1)
+	want := pattern(0, 3*4096)
+	start := time.Now()
+	if err := c.Push(want); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if n := len(w.bytes()); n != 0 {
+		t.Fatalf("held chain wrote %d bytes", n)
+	}
+	waitLen(t, w, len(want), 10*time.Second)
+	if d := time.Since(start); d < 90*time.Millisecond {
+		t.Fatalf("hold ended after %v, want about 100 ms", d)
+	}
+	if st := c.Stats(); st.HoldsTimedOut != 1 {
+		t.Fatalf("stats %+v, want one hold timed out", st)
+	}
+	// A later hint holds again, and its Release ends it at once.
+	c.Hold(2)
+	c.Push(pattern(3*4096, 100))
+	time.Sleep(20 * time.Millisecond)
+	if n := len(w.bytes()); n != len(want) {
+		t.Fatalf("second hold painted %d bytes", n-len(want))
+	}
+	c.Release(2)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.bytes(); !bytes.Equal(got, pattern(0, 3*4096+100)) {
+		t.Fatalf("painted %d bytes, want %d in order", len(got), 3*4096+100)
+	}
+	if st := c.Stats(); st.HoldsTimedOut != 1 {
+		t.Fatalf("stats %+v, want still one", st)
+	}
+}

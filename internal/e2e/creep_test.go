@@ -167,7 +167,7 @@ func winFor(k int) pty.Winsize {
 
 var (
 	commandRE = regexp.MustCompile(`control command.* sent=(0x[0-9a-f]+)`)
-	statsRE   = regexp.MustCompile(`rlogin: stats: urgent (\d+) flushes (\d+) dropped (\d+)`)
+	statsRE   = regexp.MustCompile(`rlogin: stats: urgent (\d+) flushes (\d+) dropped (\d+)(?: holds-timed-out (\d+))?`)
 )
 
 func runSession(t *testing.T, w *world, o flakylink.Options) {

@@ -160,8 +160,8 @@ func (l *login) run(ctx context.Context) (err error) {
 		fmt.Fprintf(l.cfg.Messages, "%s\r\n", msg)
 	}
 	if l.cfg.Stats {
-		fmt.Fprintf(l.cfg.Messages, "rlogin: stats: urgent %d flushes %d dropped %d\r\n",
-			l.stats.Commands, l.stats.Flushes, l.stats.Chain.Dropped)
+		fmt.Fprintf(l.cfg.Messages, "rlogin: stats: urgent %d flushes %d dropped %d holds-timed-out %d\r\n",
+			l.stats.Commands, l.stats.Flushes, l.stats.Chain.Dropped, l.stats.Chain.HoldsTimedOut)
 	}
 	if err != nil {
 		return &rlogin.SessionError{Op: "krx session", Err: err}

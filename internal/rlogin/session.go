@@ -193,8 +193,9 @@ func (s *session) run(ctx context.Context) (err error) {
 		fmt.Fprintf(s.msgs, "%s\r\n", msg)
 	}
 	if s.cfg.Stats {
-		fmt.Fprintf(s.msgs, "rlogin: stats: urgent %d flushes %d dropped %d\r\n",
-			s.urgent.Load(), s.flushes.Load(), s.chain.Stats().Dropped)
+		st := s.chain.Stats()
+		fmt.Fprintf(s.msgs, "rlogin: stats: urgent %d flushes %d dropped %d holds-timed-out %d\r\n",
+			s.urgent.Load(), s.flushes.Load(), st.Dropped, st.HoldsTimedOut)
 	}
 	return err
 }
