@@ -89,14 +89,12 @@ type Chain struct {
 	dropped  int64
 	holdSeq  uint64
 	relSeq   uint64
-	// A hint's hold ends by itself at holdUntil (HoldTimeout after the
-	// latest Hold) if its mark never comes.
-	holdUntil   time.Time
+	// A hint's hold ends by itself (hold) holdTimeout after the latest
+	// Hold if its mark never comes.
+	hold        deadline
 	holdTimeout time.Duration
-	holdTimer   *time.Timer
-	timedOut    int64       // holds that ended by holdTimeout
-	expect      time.Time   // held until then (Expect), unless ExpectDone
-	timer       *time.Timer // wakes the drain when expect passes
+	timedOut    int64    // holds that ended by holdTimeout
+	expect      deadline // Expect's hold, unless ExpectDone
 	closed      bool
 	err         error
 }
@@ -272,9 +270,7 @@ func (c *Chain) heldLocked() bool {
 }
 
 // hintHeldLocked reports whether a Hold is in force (see HoldTimeout).
-func (c *Chain) hintHeldLocked() bool {
-	return c.holdSeq > c.relSeq && (c.holdTimeout <= 0 || time.Now().Before(c.holdUntil))
-}
+func (c *Chain) hintHeldLocked() bool { return c.holdSeq > c.relSeq }
 
 // Pushed returns the number of bytes pushed so far: the offset the next
 // pushed byte will have. At the urgent mark, after pushing everything read
@@ -299,12 +295,8 @@ func (c *Chain) Stats() ChainStats {
 func (c *Chain) Close() error {
 	c.mu.Lock()
 	c.closed = true
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.holdTimer != nil {
-		c.holdTimer.Stop()
-	}
+	c.expect.clear()
+	c.hold.clear()
 	c.work.Broadcast()
 	c.space.Broadcast()
 	c.mu.Unlock()
@@ -330,27 +322,36 @@ func (c *Chain) drain() {
 		chunk := c.take()
 		c.mu.Unlock()
 		n, err := c.w.Write(chunk)
-		if n < 0 || n > len(chunk) {
-			n = 0
-		}
-		if err == nil && n < len(chunk) {
-			err = io.ErrShortWrite
-		}
 		c.mu.Lock()
-		c.written += int64(n)
-		c.dropped += int64(len(chunk) - n)
-		c.inflight = 0
 		if c.detached {
 			putBlock(c.writing)
 		}
 		c.writing, c.detached = nil, false
-		c.space.Broadcast()
-		if err != nil {
-			c.err = err
-			c.dropFront(c.tail - c.head)
+		if c.wroteLocked(n, len(chunk), err) != nil {
 			return
 		}
 	}
+}
+
+// wroteLocked accounts for a Write of want taken bytes that returned n and
+// err (the drain's or pushDirect's): a short write is an error, and after
+// an error everything still queued is dropped. It returns the error.
+func (c *Chain) wroteLocked(n, want int, err error) error {
+	if n < 0 || n > want {
+		n = 0
+	}
+	if err == nil && n < want {
+		err = io.ErrShortWrite
+	}
+	c.written += int64(n)
+	c.dropped += int64(want - n)
+	c.inflight = 0
+	c.space.Broadcast()
+	if err != nil {
+		c.err = err
+		c.dropFront(c.tail - c.head)
+	}
+	return err
 }
 
 // take hands the queued bytes of the first block to the drain.

@@ -1,7 +1,5 @@
 package oob
 
-import "io"
-
 // idleLocked reports whether nothing is queued, being written or held:
 // then bytes pushed may go straight to the writer.
 func (c *Chain) idleLocked() bool {
@@ -23,20 +21,7 @@ func (c *Chain) pushDirect(p []byte) error {
 	c.mu.Unlock()
 	n, err := c.w.Write(p)
 	c.mu.Lock()
-	if n < 0 || n > len(p) {
-		n = 0
-	}
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	c.written += int64(n)
-	c.dropped += off - int64(n)
-	c.inflight, c.direct = 0, false
-	c.work.Broadcast()
-	c.space.Broadcast()
-	if err != nil {
-		c.err = err
-		c.dropFront(c.tail - c.head)
-	}
-	return err
+	c.direct = false
+	c.work.Broadcast() // the drain waits while direct
+	return c.wroteLocked(n, len(p), err)
 }

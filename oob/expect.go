@@ -16,18 +16,12 @@ func (c *Chain) Expect(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	until := time.Now().Add(d)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || !until.After(c.expect) {
+	if c.closed || !time.Now().Add(d).After(c.expect.until) {
 		return
 	}
-	c.expect = until
-	if c.timer == nil {
-		c.timer = time.AfterFunc(d, c.expectExpired)
-	} else {
-		c.timer.Reset(d)
-	}
+	c.expect.set(d, c.expectExpired)
 	c.space.Broadcast() // a Push waiting for room may queue now
 }
 
@@ -36,13 +30,10 @@ func (c *Chain) Expect(d time.Duration) {
 func (c *Chain) ExpectDone() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.expect.IsZero() {
+	if !c.expect.active() {
 		return
 	}
-	c.expect = time.Time{}
-	if c.timer != nil {
-		c.timer.Stop()
-	}
+	c.expect.clear()
 	c.work.Signal()
 }
 
@@ -53,50 +44,78 @@ func (c *Chain) Expecting() bool {
 	return c.expectingLocked()
 }
 
-func (c *Chain) expectingLocked() bool {
-	return !c.expect.IsZero() && time.Now().Before(c.expect)
-}
+func (c *Chain) expectingLocked() bool { return c.expect.active() }
 
-// expectExpired wakes the drain when an Expect hold runs out.
+// expectExpired ends an Expect hold that ran out and wakes the drain.
 func (c *Chain) expectExpired() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.expect.IsZero() && !time.Now().Before(c.expect) {
-		c.expect = time.Time{}
+	if c.expect.passed() {
+		c.expect.clear()
 		c.work.Signal()
 		c.space.Broadcast()
-	} else if !c.expect.IsZero() {
-		// Reset raced with this run: wait for the new deadline.
-		c.timer.Reset(time.Until(c.expect))
 	}
 }
 
 // armHoldTimeout starts the bound of the hold just begun (HoldTimeout).
 func (c *Chain) armHoldTimeout() {
-	if c.holdTimeout <= 0 || c.closed {
-		return
-	}
-	c.holdUntil = time.Now().Add(c.holdTimeout)
-	if c.holdTimer == nil {
-		c.holdTimer = time.AfterFunc(c.holdTimeout, c.holdExpired)
-	} else {
-		c.holdTimer.Reset(c.holdTimeout)
+	if c.holdTimeout > 0 && !c.closed {
+		c.hold.set(c.holdTimeout, c.holdExpired)
 	}
 }
 
-// holdExpired wakes the drain when a hold runs out without its Release.
+// holdExpired ends a hold that ran out without its Release and wakes the
+// drain.
 func (c *Chain) holdExpired() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.holdSeq <= c.relSeq || c.closed {
+	if c.holdSeq <= c.relSeq || c.closed || !c.hold.passed() {
 		return
 	}
-	if d := time.Until(c.holdUntil); d > 0 { // a later Hold moved it
-		c.holdTimer.Reset(d)
-		return
-	}
+	c.hold.clear()
 	c.timedOut++
 	c.relSeq = c.holdSeq // the hold is over; a later Hold starts a new one
 	c.work.Signal()
 	c.space.Broadcast()
+}
+
+// deadline is a hold that ends by itself: its timer runs a Chain method,
+// which takes the lock and asks passed. All methods need the Chain's lock.
+type deadline struct {
+	until time.Time // zero: not set
+	timer *time.Timer
+}
+
+// set moves the deadline to d from now; at it, fire runs.
+func (dl *deadline) set(d time.Duration, fire func()) {
+	dl.until = time.Now().Add(d)
+	if dl.timer == nil {
+		dl.timer = time.AfterFunc(d, fire)
+	} else {
+		dl.timer.Reset(d)
+	}
+}
+
+// clear unsets the deadline and stops its timer.
+func (dl *deadline) clear() {
+	dl.until = time.Time{}
+	if dl.timer != nil {
+		dl.timer.Stop()
+	}
+}
+
+// active reports whether the deadline is set.
+func (dl *deadline) active() bool { return !dl.until.IsZero() }
+
+// passed reports whether a set deadline has come; one moved later since
+// the timer was armed re-arms it and has not passed.
+func (dl *deadline) passed() bool {
+	if !dl.active() {
+		return false
+	}
+	if d := time.Until(dl.until); d > 0 {
+		dl.timer.Reset(d)
+		return false
+	}
+	return true
 }
