@@ -129,13 +129,6 @@ func (s *session) ptyToClient() error {
 			return err
 		}
 		if pk.IsControl() {
-			if pk.Flags&ptyx.PktFlushWrite != 0 {
-				// Writers the full pty put to sleep are not woken by
-				// the flush itself (ptyx.WakeWriters).
-				if err := s.pty.WakeWriters(); err != nil {
-					s.log.Debug("waking the session's writers after a flush", "service", string(server.Eklogin), "err", err)
-				}
-			}
 			s.mu.Lock()
 			c, ok := s.sc.Packet(pk.Flags)
 			s.mu.Unlock()

@@ -82,17 +82,20 @@ const DefaultPacketSize = 1 + 4096
 // PacketReader reads packets from a packet-mode master, one per read.
 type PacketReader struct {
 	r   io.Reader
+	pty *Pty // r, when it is one: FLUSHWRITE wakes its writers
 	buf []byte
 }
 
 // NewPacketReader reads packets from r (normally a *Pty) with reads of
 // size bytes; size < 2 means DefaultPacketSize (a one-byte read could
-// never carry data).
+// never carry data). When r is a *Pty, every FLUSHWRITE packet also wakes
+// the writers the flush left asleep (Pty.WakeWriters).
 func NewPacketReader(r io.Reader, size int) *PacketReader {
 	if size < 2 {
 		size = DefaultPacketSize
 	}
-	return &PacketReader{r: r, buf: make([]byte, size)}
+	p, _ := r.(*Pty)
+	return &PacketReader{r: r, pty: p, buf: make([]byte, size)}
 }
 
 // Next returns the next packet. Its Data is valid until the next call.
@@ -101,7 +104,11 @@ func (pr *PacketReader) Next() (Packet, error) {
 	for range 100 {
 		n, err := pr.r.Read(pr.buf)
 		if n > 0 {
-			return ParsePacket(pr.buf[:n])
+			pk, err := ParsePacket(pr.buf[:n])
+			if err == nil && pr.pty != nil && pk.Flags&PktFlushWrite != 0 {
+				_ = pr.pty.WakeWriters() // a session that has gone has no writers
+			}
+			return pk, err
 		}
 		if err != nil {
 			return Packet{}, mapEOF(err)
