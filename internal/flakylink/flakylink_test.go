@@ -199,10 +199,17 @@ func TestStripURG(t *testing.T) {
 
 // TestURGLoss: segments carrying URG are dropped at random and
 // retransmitted; the inline stream still arrives intact.
+//
+// A retransmission of an urgent segment carries URG again, so each loss
+// doubles the sender's backoff. At 50 % the expected wait per segment is
+// unbounded (Σ 2^-k · 2^k): one run in a few dozen took over 30 s. At
+// 25 % it is about 10 ms per segment (rto_min 20 ms). 100 urgent bytes
+// go out in about 60 URG segments (some coalesce), so the chance that
+// none is dropped, and the check below fails, is about 0.75^60 ≈ 3·10^-8.
 func TestURGLoss(t *testing.T) {
-	l := New(t, Options{URGLossPercent: 50, RTOMin: 20 * time.Millisecond})
+	l := New(t, Options{URGLossPercent: 25, RTOMin: 20 * time.Millisecond})
 	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{Control: inline})
-	urgentMarks(t, snd, rcv, 50)
+	urgentMarks(t, snd, rcv, 100)
 	c, err := l.Counters()
 	if err != nil {
 		t.Fatal(err)
