@@ -80,6 +80,7 @@ func (j *job) start(command string, env []string) (err error) {
 			Credential: j.acct.Credential(),
 		},
 	}
+	server.DefaultChildSignals()
 	if err := j.cmd.Start(); err != nil {
 		return err
 	}

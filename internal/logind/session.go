@@ -77,6 +77,7 @@ func StartLoginShell(acct *server.Account, term string, extraEnv ...string) (*pt
 		Env:  acct.Env(append([]string{"TERM=" + term}, extraEnv...)...),
 		Dir:  acct.Dir(),
 	}
+	server.DefaultChildSignals()
 	if err := p.Start(cmd, acct.Credential()); err != nil {
 		p.Close()
 		return nil, nil, err

@@ -70,6 +70,7 @@ func start(acct *server.Account, command string, c, errc *net.TCPConn) (*job, er
 		closePipes()
 		return nil, err
 	}
+	server.DefaultChildSignals()
 	if err := cmd.Start(); err != nil {
 		closePipes()
 		// The status has been sent: tell the user on the error channel.
