@@ -51,20 +51,20 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	}
 	defer kc.Cleanup()
 	acct := kc.Account
-	p, cmd, err := logind.StartLoginShell(acct, logind.TermOf(kc.Session.Params.Payload), kc.Env...)
+	sh, err := logind.StartShell(acct, logind.TermOf(kc.Session.Params.Payload), kc.Env...)
 	if err != nil {
 		cl.Set(server.Failed, "starting "+acct.Shell+" for "+acct.Name+": "+err.Error())
 		kc.Session.Refuse("cannot start a session")
 		server.LingerClose(c)
 		return
 	}
-	s := newSession(p, cmd, kc.Session, log)
+	s := &session{Shell: sh, ks: kc.Session, log: log}
 	if err := kc.Session.Accept(); err != nil {
 		cl.Set(server.Failed, "sending the status: "+err.Error())
-		s.end(h, nil, nil, server.ShutdownDrain)
+		s.End(kc.Session.Conn, nil, nil, server.ShutdownDrain, h.timeouts().Grace)
 		return
 	}
 	cl.Emit(log)
 	s.run(ctx, h)
-	log.Debug("session ended", "service", string(server.Eklogin), "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.status())
+	log.Debug("session ended", "service", string(server.Eklogin), "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.Status())
 }

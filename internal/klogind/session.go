@@ -3,59 +3,34 @@ package klogind
 import (
 	"context"
 	"fmt"
-	"github.com/krx-suite/krx/internal/server"
-	"io"
 	"log/slog"
-	"os/exec"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/krxsess"
+	"github.com/krx-suite/krx/internal/logind"
 	"github.com/krx-suite/krx/internal/ptyx"
+	"github.com/krx-suite/krx/internal/server"
 	"github.com/krx-suite/krx/oob"
 )
 
 // session is one login shell on a pty, relayed through a krx session.
 type session struct {
-	pty *ptyx.Pty
-	cmd *exec.Cmd
+	*logind.Shell
 	ks  *krxsess.ServerSession
 	log *slog.Logger
-
-	waited  chan struct{}
-	waitErr error
 
 	mu sync.Mutex // guards sc
 	sc compat.ServerControl
 }
 
-func newSession(p *ptyx.Pty, cmd *exec.Cmd, ks *krxsess.ServerSession, log *slog.Logger) *session {
-	s := &session{pty: p, cmd: cmd, ks: ks, log: log, waited: make(chan struct{})}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.waited)
-	}()
-	return s
-}
-
-func (s *session) status() string {
-	select {
-	case <-s.waited:
-	default:
-		return "running"
-	}
-	if s.cmd.ProcessState != nil {
-		return s.cmd.ProcessState.String()
-	}
-	return s.waitErr.Error()
+// timeouts are h's bounds on the end of a session.
+func (h *Handler) timeouts() logind.Timeouts {
+	return logind.Timeouts{Drain: h.drainTimeout(), Grace: h.Config.Server.Grace()}
 }
 
 // run asks for window sizes, relays until the session is over and cleans up.
 func (s *session) run(ctx context.Context, h *Handler) {
-	outDone := make(chan error, 1)
-	inDone := make(chan error, 1)
 	// Keep the kernel's unsent output small, so that a flush command
 	// reaches the client before a backlog it cannot take back.
 	if err := oob.LimitUnsent(s.ks.Conn, oob.DefaultUnsent); err != nil {
@@ -63,55 +38,10 @@ func (s *session) run(ctx context.Context, h *Handler) {
 	}
 	// As logind: the first command asks the client for window sizes.
 	if err := s.ks.SendControl(s.sc.Initial()); err != nil {
-		s.end(h, nil, nil, server.CloseDrain)
+		s.End(s.ks.Conn, nil, nil, server.CloseDrain, h.timeouts().Grace)
 		return
 	}
-	go func() { outDone <- s.ptyToClient() }()
-	go func() { inDone <- s.clientToPty() }()
-	select {
-	case <-outDone:
-		outDone = nil
-	case <-s.waited:
-		// The shell is gone: send what it left, but do not wait for
-		// background jobs that keep the pty open.
-		s.pty.Master().SetReadDeadline(time.Now().Add(h.drainTimeout()))
-		<-outDone
-		outDone = nil
-	case <-inDone:
-		inDone = nil
-	case <-ctx.Done():
-	}
-	drain := server.CloseDrain
-	if ctx.Err() != nil {
-		drain = server.ShutdownDrain
-	}
-	s.end(h, outDone, inDone, drain)
-}
-
-// end hangs the session up, closes the connection gracefully and reaps
-// the shell; outDone and inDone are the relays still running.
-func (s *session) end(h *Handler, outDone, inDone chan error, drain time.Duration) {
-	server.HangUp(s.cmd, s.waited, 0)
-	s.pty.Close()
-	if outDone != nil {
-		<-outDone
-	}
-	c := s.ks.Conn
-	c.CloseWrite()
-	c.SetReadDeadline(time.Now().Add(drain))
-	if inDone != nil {
-		<-inDone
-	} else {
-		io.CopyN(io.Discard, c, 1<<20)
-	}
-	c.Close()
-	select {
-	case <-s.waited:
-		return
-	case <-time.After(h.Config.Server.Grace()):
-	}
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.waited
+	s.Relay(ctx, s.ks.Conn, s.ptyToClient, s.clientToPty, h.timeouts())
 }
 
 // ptyToClient relays the session's output through the escaping writer
@@ -121,7 +51,7 @@ func (s *session) end(h *Handler, outDone, inDone chan error, drain time.Duratio
 // has already dropped what the pty had not delivered, and the flush
 // command follows the last byte sent.
 func (s *session) ptyToClient() error {
-	pr := ptyx.NewPacketReader(s.pty, relayBufSize)
+	pr := ptyx.NewPacketReader(s.Pty, relayBufSize)
 	out := s.ks.Output()
 	for {
 		pk, err := pr.Next()
@@ -153,7 +83,7 @@ func (s *session) clientToPty() error {
 	var ptyErr error
 	in := s.ks.Input(func(ws compat.WindowSize) {
 		if ptyErr == nil {
-			ptyErr = s.pty.SetSize(ptyx.Winsize{Rows: ws.Rows, Cols: ws.Cols, XPixel: ws.XPixel, YPixel: ws.YPixel})
+			ptyErr = s.Pty.SetSize(ptyx.Winsize{Rows: ws.Rows, Cols: ws.Cols, XPixel: ws.XPixel, YPixel: ws.YPixel})
 		}
 		s.mu.Lock()
 		s.sc.WindowReceived()
@@ -163,7 +93,7 @@ func (s *session) clientToPty() error {
 	for {
 		n, err := in.Read(buf)
 		if n > 0 && ptyErr == nil {
-			_, ptyErr = s.pty.Write(buf[:n])
+			_, ptyErr = s.Pty.Write(buf[:n])
 		}
 		if err != nil {
 			return err // EOF, the end sequence's deadline, or a bad escape

@@ -34,6 +34,10 @@
 //     goroutine and descriptor of the connection is gone when ServeConn
 //     returns.
 //
+// Steps 4 and 7 — the shell on its pty, the relay's end, the hang-up —
+// are Shell's (StartShell, Relay, End), which the krx login service
+// (internal/klogind) shares; only the relays differ.
+//
 // No password fall-back: a connection rhosts does not authorise is refused
 // (Debian's PAM stack would prompt inside the session instead).
 package logind

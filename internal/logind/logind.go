@@ -103,7 +103,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	cl.Set(server.Accepted, reason)
 	cl.Emit(log)
 	s.run(ctx, h, c, br)
-	log.Debug("session ended", "service", "login", "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.status())
+	log.Debug("session ended", "service", "login", "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.Status())
 }
 
 // TermOf returns the TERM part of the "TERM/speed" payload (the krx login
