@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 )
 
 // pattern returns n bytes whose values depend on their offset, so any
@@ -22,12 +23,11 @@ func pattern(off int64, n int) []byte {
 	return p
 }
 
-// recWriter records everything written; an optional delay slows each Write
-// and an optional gate makes each Write wait for a token.
+// recWriter records everything written (Bytes, Len); an optional delay
+// slows each Write, an optional gate makes each Write wait for a token, and
+// an optional fail makes each Write fail with it, recording nothing.
 type recWriter struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	calls int
+	syncbuf.Buffer
 	delay time.Duration
 	gate  chan struct{}
 	fail  error
@@ -40,19 +40,10 @@ func (w *recWriter) Write(p []byte) (int, error) {
 	if w.delay > 0 {
 		time.Sleep(w.delay)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.calls++
 	if w.fail != nil {
 		return 0, w.fail
 	}
-	return w.buf.Write(p)
-}
-
-func (w *recWriter) bytes() []byte {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]byte(nil), w.buf.Bytes()...)
+	return w.Buffer.Write(p)
 }
 
 func TestChainWritesEverythingInOrder(t *testing.T) {
@@ -71,8 +62,8 @@ func TestChainWritesEverythingInOrder(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(w.bytes(), want) {
-		t.Fatalf("output differs from input (%d vs %d bytes)", len(w.bytes()), len(want))
+	if !bytes.Equal(w.Bytes(), want) {
+		t.Fatalf("output differs from input (%d vs %d bytes)", len(w.Bytes()), len(want))
 	}
 	st := c.Stats()
 	if st.Pushed != off || st.Written != off || st.Dropped != 0 || st.Queued != 0 {
@@ -100,7 +91,7 @@ func TestChainFlushDropsOnlyUnwrittenBytesBelowOffset(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := w.bytes()
+	got := w.Bytes()
 	k := len(got) - len(after)
 	if k < 0 || k > blockSize || !bytes.Equal(got[:k], before[:k]) || !bytes.Equal(got[k:], after) {
 		t.Fatalf("output is not a prefix (≤ one block) of the flushed data plus all later data: %d bytes", len(got))
@@ -120,7 +111,7 @@ func TestChainFlushAheadDropsLaterPushes(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := w.bytes(), pattern(1000, 500); !bytes.Equal(got, want) {
+	if got, want := w.Bytes(), pattern(1000, 500); !bytes.Equal(got, want) {
 		t.Fatalf("got %d bytes, want the 500 after offset 1000", len(got))
 	}
 }
@@ -145,7 +136,7 @@ func TestChainPushBlocksWhenFullUntilFlush(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(w.bytes()); got > 4096 {
+	if got := len(w.Bytes()); got > 4096 {
 		t.Fatalf("wrote %d bytes, want at most the one chunk taken before the flush", got)
 	}
 }
@@ -168,19 +159,19 @@ func TestChainHoldStopsWritingAndDropsOldestWhenFull(t *testing.T) {
 		t.Fatal("Push blocked on a held, full chain")
 	}
 	time.Sleep(20 * time.Millisecond)
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("held chain wrote %d bytes", n)
 	}
 	c.Release(0) // a lower seq does not release
 	time.Sleep(20 * time.Millisecond)
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("chain released by a stale seq wrote %d bytes", n)
 	}
 	c.Release(1)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := w.bytes(), pattern(2*4096+100, 4096); !bytes.Equal(got, want) {
+	if got, want := w.Bytes(), pattern(2*4096+100, 4096); !bytes.Equal(got, want) {
 		t.Fatalf("got %d bytes, want the newest 4096", len(got))
 	}
 	if st := c.Stats(); st.Dropped != 2*4096+100 {
@@ -206,14 +197,14 @@ func TestChainHoldKeepsWhatFitsUnderHoldLimit(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Push blocked on a held chain below HoldLimit")
 	}
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("held chain wrote %d bytes", n)
 	}
 	c.Release(1)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.bytes(); !bytes.Equal(got, want) {
+	if got := w.Bytes(); !bytes.Equal(got, want) {
 		t.Fatalf("got %d bytes, want all %d", len(got), len(want))
 	}
 	if st := c.Stats(); st.Dropped != 0 {
@@ -322,8 +313,8 @@ func FuzzChain(f *testing.F) {
 				want = append(want, pattern(e.off, int(e.n))...)
 			}
 		}
-		if !bytes.Equal(w.buf.Bytes(), want) {
-			t.Fatalf("writer got %d bytes that differ from the %d taken", w.buf.Len(), len(want))
+		if !bytes.Equal(w.Bytes(), want) {
+			t.Fatalf("writer got %d bytes that differ from the %d taken", w.Len(), len(want))
 		}
 		if c.tail != off || c.written != int64(len(want)) || c.written+c.dropped != off || c.head != c.tail || c.inflight != 0 {
 			t.Fatalf("pushed %d: tail %d written %d dropped %d head %d inflight %d",

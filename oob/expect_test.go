@@ -10,9 +10,9 @@ import (
 func waitLen(t *testing.T, w *recWriter, n int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for len(w.bytes()) < n {
+	for len(w.Bytes()) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("wrote %d bytes, want %d within %v", len(w.bytes()), n, timeout)
+			t.Fatalf("wrote %d bytes, want %d within %v", len(w.Bytes()), n, timeout)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -32,7 +32,7 @@ func TestChainExpectFlushDropsWhatCameMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond)
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("expecting chain wrote %d bytes", n)
 	}
 	c.FlushTo(3 * 4096)
@@ -47,7 +47,7 @@ func TestChainExpectFlushDropsWhatCameMeanwhile(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.bytes(); !bytes.Equal(got, after) {
+	if got := w.Bytes(); !bytes.Equal(got, after) {
 		t.Fatalf("painted %d bytes, want only the %d after the flush", len(got), len(after))
 	}
 }
@@ -63,7 +63,7 @@ func TestChainExpectRunsOut(t *testing.T) {
 	if err := c.Push(want); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("expecting chain wrote %d bytes at once", n)
 	}
 	waitLen(t, w, len(want), 10*time.Second)
@@ -76,7 +76,7 @@ func TestChainExpectRunsOut(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.bytes(); !bytes.Equal(got, want) {
+	if got := w.Bytes(); !bytes.Equal(got, want) {
 		t.Fatalf("painted %d bytes, want all %d in order", len(got), len(want))
 	}
 }
@@ -90,13 +90,13 @@ func TestChainExpectAndHoldAreIndependent(t *testing.T) {
 	c.Push(pattern(0, 100))
 	c.Release(1)
 	time.Sleep(20 * time.Millisecond)
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("released but expecting chain wrote %d bytes", n)
 	}
 	c.Hold(2)
 	c.ExpectDone()
 	time.Sleep(20 * time.Millisecond)
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("expect done but held chain wrote %d bytes", n)
 	}
 	c.Release(2)
@@ -106,13 +106,13 @@ func TestChainExpectAndHoldAreIndependent(t *testing.T) {
 	c.Expect(time.Millisecond)
 	c.Push(pattern(100, 100))
 	time.Sleep(30 * time.Millisecond)
-	if n := len(w.bytes()); n != 100 {
+	if n := len(w.Bytes()); n != 100 {
 		t.Fatalf("a shorter Expect shortened the hold: %d bytes painted", n)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := w.bytes(), pattern(0, 200); !bytes.Equal(got, want) {
+	if got, want := w.Bytes(), pattern(0, 200); !bytes.Equal(got, want) {
 		t.Fatalf("painted %d bytes, want %d", len(got), len(want))
 	}
 }
@@ -132,7 +132,7 @@ func TestChainHoldTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(30 * time.Millisecond)
-	if n := len(w.bytes()); n != 0 {
+	if n := len(w.Bytes()); n != 0 {
 		t.Fatalf("held chain wrote %d bytes", n)
 	}
 	waitLen(t, w, len(want), 10*time.Second)
@@ -146,14 +146,14 @@ func TestChainHoldTimesOut(t *testing.T) {
 	c.Hold(2)
 	c.Push(pattern(3*4096, 100))
 	time.Sleep(20 * time.Millisecond)
-	if n := len(w.bytes()); n != len(want) {
+	if n := len(w.Bytes()); n != len(want) {
 		t.Fatalf("second hold painted %d bytes", n-len(want))
 	}
 	c.Release(2)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.bytes(); !bytes.Equal(got, pattern(0, 3*4096+100)) {
+	if got := w.Bytes(); !bytes.Equal(got, pattern(0, 3*4096+100)) {
 		t.Fatalf("painted %d bytes, want %d in order", len(got), 3*4096+100)
 	}
 	if st := c.Stats(); st.HoldsTimedOut != 1 {

@@ -76,7 +76,7 @@ func TestFloodWithFlushInTheMiddle(t *testing.T) {
 			if err := ch.Close(); err != nil {
 				t.Fatal(err)
 			}
-			got := term.bytes()
+			got := term.Bytes()
 			tail := append([]byte{0x02}, after...)
 			k := len(got) - len(tail)
 			if marks != 1 || k < 0 || !bytes.Equal(got[:k], before[:k]) || !bytes.Equal(got[k:], tail) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/krx-suite/krx/internal/krxproto"
 	"github.com/krx-suite/krx/internal/krxsess"
 	"github.com/krx-suite/krx/internal/server/servertest"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 )
 
 // rlogindHelperEnv makes the test binary run rlogind (see
@@ -47,24 +46,6 @@ func TestRlogindHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-// syncBuf is a bytes.Buffer safe for a child's stderr and the test.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // rlogindCmd prepares the helper process; shell wraps it so that
 // "$$" (the pid it keeps through exec) can be used in env.
 func rlogindCmd(t *testing.T, shellEnv string, args ...string) *exec.Cmd {
@@ -78,7 +59,7 @@ func rlogindCmd(t *testing.T, shellEnv string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuf) {
+func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncbuf.Buffer) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -94,7 +75,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuf) {
 	}
 }
 
-func waitLog(t *testing.T, b *syncBuf, parts ...string) {
+func waitLog(t *testing.T, b *syncbuf.Buffer, parts ...string) {
 	t.Helper()
 	end := time.Now().Add(10 * time.Second)
 	for time.Now().Before(end) {
@@ -150,7 +131,7 @@ func TestRlogindSystemd(t *testing.T) {
 	cmd := rlogindCmd(t, "LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=shell:login",
 		"--no-reserved-port-check", "--login-addr", "off", "--shell-addr", "off")
 	cmd.ExtraFiles = []*os.File{sf, lf} // fds 3 (shell), 4 (login)
-	var stderr syncBuf
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -223,7 +204,7 @@ func TestRlogindInetd(t *testing.T) {
 	if want := "\x01rlogind: .rhosts authentication disabled (start with --rhosts)\n"; string(got) != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	var none syncBuf
+	var none syncbuf.Buffer
 	waitExit(t, cmd, &none)
 }
 
@@ -269,7 +250,7 @@ func TestRlogindKRX(t *testing.T) {
 	cmd := rlogindCmd(t, "", "--login-addr", "off", "--shell-addr", "off", "--eklogin-addr", ek, "--kshell-addr", ks,
 		"-K", r.R.HostKeytab, "--rcache", filepath.Join(t.TempDir(), "rcache"), "--k5login-dir", k5dir)
 	cmd.Env = append(cmd.Env, "KRB5_CONFIG="+r.R.Krb5Conf)
-	var stderr syncBuf
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -298,7 +279,7 @@ func TestRlogindKRX(t *testing.T) {
 	}
 	defer ls.Close()
 	ls.Conn().SetDeadline(time.Now().Add(20 * time.Second))
-	var tty syncBuf
+	var tty syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		_, err := ls.CopyOutput(krxsess.OutputOptions{Terminal: &tty})
@@ -362,6 +343,6 @@ func TestRlogindInetdKshell(t *testing.T) {
 	if got, err := io.ReadAll(cs); string(got) != "inetd42\n" {
 		t.Errorf("got %q, %v", got, err)
 	}
-	var none syncBuf
+	var none syncbuf.Buffer
 	waitExit(t, cmd, &none)
 }

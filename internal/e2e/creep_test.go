@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/krx-suite/krx/internal/flakylink"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 )
 
 // interrupts is how many ^C each session gets (issue 5: ≥ 1000 flushes).
@@ -173,7 +174,7 @@ var (
 func runSession(t *testing.T, w *world, o flakylink.Options) {
 	start := time.Now()
 	l := flakylink.New(t, o)
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	pid := w.startRlogind(t, l.Sender, &log)
 	c := w.startClient(t, l.Receiver, l.Sender.Addr, "--debug-stats")
 	s := &screen{c: c, link: l, rlogind: pid}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/krx-suite/krx/internal/flakylink"
 	"github.com/krx-suite/krx/internal/krbtest"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 )
 
 // krxPort is rlogind's eklogin port inside the server's namespace (each
@@ -136,27 +137,9 @@ func (w *world) hostTicket(addr string) error {
 	return nil
 }
 
-// lockedBuffer is a log both a process and the test touch.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startRlogind runs rlogind with -D serving eklogin only, in ns; t.Cleanup
 // stops it by its pid.
-func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *lockedBuffer) int {
+func (w *world) startRlogind(t *testing.T, ns *flakylink.Namespace, log *syncbuf.Buffer) int {
 	t.Helper()
 	dir := t.TempDir()
 	addr := net.JoinHostPort(ns.Addr, krxPort)

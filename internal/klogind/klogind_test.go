@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/krx-suite/krx/internal/krxproto"
 	"github.com/krx-suite/krx/internal/krxsess"
 	"github.com/krx-suite/krx/internal/server/servertest"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 	"github.com/krx-suite/krx/krbauth"
 )
 
@@ -31,37 +31,13 @@ func TestMain(m *testing.M) {
 }
 
 // term is a terminal that records what is painted.
-type term struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type term struct{ syncbuf.Buffer }
 
-func (w *term) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *term) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-// waitFor waits until the terminal shows s after offset from.
+// waitFor waits up to 20 s until the terminal shows s after offset from
+// and returns the offset past it.
 func (w *term) waitFor(t *testing.T, from int, s string) int {
 	t.Helper()
-	end := time.Now().Add(20 * time.Second)
-	for time.Now().Before(end) {
-		got := w.String()
-		if i := strings.Index(got[min(from, len(got)):], s); i >= 0 {
-			return from + i + len(s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	got := w.String()
-	t.Fatalf("terminal never showed %q; tail: %q", s, got[max(0, len(got)-400):])
-	return 0
+	return w.WaitFor(t, from, s, 20*time.Second)
 }
 
 type client struct {

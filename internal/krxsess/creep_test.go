@@ -8,13 +8,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/krx-suite/krx/cfbstream"
 	"github.com/krx-suite/krx/compat"
 	"github.com/krx-suite/krx/internal/krxproto"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 	"github.com/krx-suite/krx/oob"
 	"golang.org/x/sys/unix"
 )
@@ -64,16 +64,11 @@ func creepScript(seed uint64, floods int) (head, flood []step) {
 
 // slowTerm is a terminal that takes a little time per write, so output
 // queues up and flushes have something to drop.
-type slowTerm struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type slowTerm struct{ syncbuf.Buffer }
 
 func (s *slowTerm) Write(p []byte) (int, error) {
 	time.Sleep(30 * time.Microsecond)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
+	return s.Buffer.Write(p)
 }
 
 // TestCreepInLoopback sends ≥ 1000 urgent flush commands through a krx
@@ -147,9 +142,9 @@ func TestCreepInLoopback(t *testing.T) {
 			flushes = append(flushes, want[i].DataOffset)
 		}
 	}
-	checkFlushed(t, term.buf.Bytes(), data, flushes)
-	if st.Chain.Pushed != int64(len(data)) || st.Chain.Written+st.Chain.Dropped != int64(len(data)) || st.Chain.Written != int64(term.buf.Len()) {
-		t.Errorf("chain %+v, data %d, terminal %d", st.Chain, len(data), term.buf.Len())
+	checkFlushed(t, term.Bytes(), data, flushes)
+	if st.Chain.Pushed != int64(len(data)) || st.Chain.Written+st.Chain.Dropped != int64(len(data)) || st.Chain.Written != int64(term.Len()) {
+		t.Errorf("chain %+v, data %d, terminal %d", st.Chain, len(data), term.Len())
 	}
 	if st.Marks >= int64(urgent) {
 		t.Errorf("%d marks for %d urgent bytes: no mark was overtaken, creep-in not exercised", st.Marks, urgent)

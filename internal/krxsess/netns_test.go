@@ -217,9 +217,9 @@ func testKRXFlaky(t *testing.T, tr *testRealm, o flakylink.Options) {
 			flushes = append(flushes, w.DataOffset)
 		}
 	}
-	checkFlushed(t, term.buf.Bytes(), sent.data, flushes)
-	if st.Chain.Pushed != int64(len(sent.data)) || st.Chain.Written+st.Chain.Dropped != int64(len(sent.data)) || st.Chain.Written != int64(term.buf.Len()) {
-		t.Errorf("chain %+v, data %d, terminal %d", st.Chain, len(sent.data), term.buf.Len())
+	checkFlushed(t, term.Bytes(), sent.data, flushes)
+	if st.Chain.Pushed != int64(len(sent.data)) || st.Chain.Written+st.Chain.Dropped != int64(len(sent.data)) || st.Chain.Written != int64(term.Len()) {
+		t.Errorf("chain %+v, data %d, terminal %d", st.Chain, len(sent.data), term.Len())
 	}
 	if len(gotWS) != len(windows) {
 		t.Fatalf("%d window sizes arrived, %d sent", len(gotWS), len(windows))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/krx-suite/krx/internal/rport"
 	"github.com/krx-suite/krx/internal/server"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 )
 
 // NeedRoot skips t unless it runs as root with the named programs on PATH.
@@ -36,25 +37,16 @@ func NeedRoot(t testing.TB, programs ...string) {
 	}
 }
 
-// Logs is a concurrency-safe log sink.
+// Logs is a concurrency-safe log sink; its zero value is ready to use.
 type Logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	buf syncbuf.Buffer
 }
 
 // Write implements io.Writer.
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+func (l *Logs) Write(p []byte) (int, error) { return l.buf.Write(p) }
 
 // String returns everything logged so far.
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+func (l *Logs) String() string { return l.buf.String() }
 
 // Logger returns a debug-level text logger writing to l.
 func (l *Logs) Logger() *slog.Logger {
