@@ -1,16 +1,11 @@
 package krxclient
 
 import (
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 
 	"github.com/krx-suite/krx/oob"
 )
@@ -68,35 +63,10 @@ func TestAutoflush(t *testing.T) {
 	needRoot(t)
 	r := realm(t)
 	d := startRlogind(t, r)
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	cmd := exec.Command(filepath.Join(programs(t), "rlogin"), "-x", "--debug-stats", "-p", d.login, "localhost")
-	cmd.Env = append(env(r), "TERM=xterm")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	var scr screen
+	ptmx, tty := openPty(t)
 	clock := &lineClock{seen: map[int]time.Time{}}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			scr.Write(buf[:n])
-			clock.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	c := startOnPty(t, r, ptmx, tty, []string{"rlogin", "-x", "--debug-stats", "-p", d.login, "localhost"}, clock)
+	scr := c.scr
 	ptmx.Write([]byte("echo RE''ADY\r"))
 	scr.waitFor(t, 0, "READY")
 	// The longest pause in painting in the second after a ^C, and whether
@@ -156,14 +126,7 @@ func TestAutoflush(t *testing.T) {
 	// tries sent at least one.
 	at := len(scr.String())
 	ptmx.Write([]byte("exit\r"))
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("rlogin -x after exit: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("rlogin -x still running 20 s after exit; screen %q", scr.String()[at:])
-	}
+	c.waitExit(t, "exit")
 	end := scr.waitFor(t, at, "rlogin: stats: ")
 	m := regexp.MustCompile(`urgent (\d+) flushes (\d+) dropped (\d+)`).FindStringSubmatch(scr.String()[end:])
 	if m == nil {

@@ -1,12 +1,7 @@
 package krxclient
 
 import (
-	"bytes"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,40 +11,6 @@ import (
 	"github.com/krx-suite/krx/internal/krbtest"
 	"github.com/krx-suite/krx/internal/krxproto"
 )
-
-// screen collects what a pty master shows.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// waitFor waits until the screen, after offset from, contains want.
-func (s *screen) waitFor(t *testing.T, from int, want string) int {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if out := s.String(); len(out) >= from {
-			if i := strings.Index(out[from:], want); i >= 0 {
-				return from + i + len(want)
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %q on the screen after 20 s; it shows %q", want, s.String()[from:])
-	return 0
-}
 
 // TestRloginX: the built rlogin -x on a real pty against an in-process
 // krx login server: a command's output, window sizes at the server's
@@ -71,12 +32,7 @@ func TestRloginX(t *testing.T) {
 }
 
 func loginOnPty(t *testing.T, r *krbtest.Realm, srv *server, args []string, end, endMsg string) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
+	ptmx, tty := openPty(t)
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 31, Cols: 101}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,27 +40,8 @@ func loginOnPty(t *testing.T, r *krbtest.Realm, srv *server, args []string, end,
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(programs(t), args[0]), args[1:]...)
-	cmd.Env = append(env(r), "TERM=xterm")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	var scr screen
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			scr.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	c := startOnPty(t, r, ptmx, tty, args)
+	scr := c.scr
 	at := scr.waitFor(t, 0, "krx$ ")
 	raw, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 	if err != nil {
@@ -148,14 +85,7 @@ func loginOnPty(t *testing.T, r *krbtest.Realm, srv *server, args []string, end,
 	at = scr.waitFor(t, at, "42 120")
 	scr.waitFor(t, at, "krx$ ")
 	ptmx.Write([]byte(end))
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("%v after %q: %v; screen %q", args, end, err, scr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%v still running 20 s after %q; screen %q", args, end, scr.String())
-	}
+	c.waitExit(t, strconv.Quote(end))
 	scr.waitFor(t, at, endMsg)
 	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 	if err != nil {

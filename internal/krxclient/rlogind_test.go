@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/krx-suite/krx/internal/krbtest"
 )
 
@@ -139,45 +137,14 @@ func TestAgainstRlogind(t *testing.T) {
 	}
 
 	// rlogin -x on a pty: a command's output, then ~.
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	cmd := exec.Command(filepath.Join(bins, "rlogin"), "-x", "-p", d.login, "localhost")
-	cmd.Env = append(env(r), "TERM=xterm")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	var scr screen
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			scr.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	ptmx, tty := openPty(t)
+	c := startOnPty(t, r, ptmx, tty, []string{"rlogin", "-x", "-p", d.login, "localhost"})
+	scr := c.scr
 	time.Sleep(200 * time.Millisecond)
 	ptmx.Write([]byte("echo hel''lo rlo''gind\r"))
 	at := scr.waitFor(t, 0, "hello rlogind")
 	ptmx.Write([]byte("\r~."))
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("rlogin -x after ~.: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("rlogin -x still running 20 s after ~.; screen %q", scr.String())
-	}
+	c.waitExit(t, "~.")
 	if !strings.Contains(scr.String()[at:], "rlogin: closed connection.") {
 		time.Sleep(200 * time.Millisecond)
 		if !strings.Contains(scr.String()[at:], "rlogin: closed connection.") {
