@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"github.com/krx-suite/krx/internal/krbtest"
+	"github.com/krx-suite/krx/internal/testutil/syncbuf"
 )
 
 // rlogind is krx's own daemon, built and started with only its krx
 // services on loopback, authorising alice for root by a .k5login.
 type rlogind struct {
 	login, shell string // ports
-	log          bytes.Buffer
+	log          syncbuf.Buffer
+	cmd          *exec.Cmd
 }
 
 func freePort(t testing.TB) string {
@@ -56,6 +58,7 @@ func startRlogind(t testing.TB, r *krbtest.Realm) *rlogind {
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+r.Krb5Conf)
 	cmd.Stdout, cmd.Stderr = &d.log, &d.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd = cmd
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
