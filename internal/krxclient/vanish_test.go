@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // exitCode is the exit status of a finished program (-1: it did not exit
@@ -150,5 +152,45 @@ func TestRcpXPeerVanishes(t *testing.T) {
 				t.Errorf("left in the target: %v", n)
 			}
 		})
+	}
+}
+
+// TestRloginXDaemonDies: the daemon dies (SIGKILL) while rlogin -x paints
+// a flood: rlogin ends by itself with netkit's "connection closed." (exit
+// 0 on the FIN the kernel sends for the dead daemon, 1 after a reset, as
+// netkit's reader()), and the user's terminal is restored.
+func TestRloginXDaemonDies(t *testing.T) {
+	needRoot(t)
+	r := realm(t)
+	d := startRlogind(t, r)
+	ptmx, tty := openPty(t)
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startOnPty(t, r, ptmx, tty, []string{"rlogin", "-x", "-p", d.login, "localhost"})
+	time.Sleep(200 * time.Millisecond)
+	ptmx.Write([]byte("echo fl''ood; yes krx-flood-line\r"))
+	at := c.scr.waitFor(t, 0, "flood\r\n")
+	c.scr.waitFor(t, at, "krx-flood-line\r\nkrx-flood-line\r\n")
+	d.cmd.Process.Kill()
+	select {
+	case <-c.exited:
+	case <-time.After(screenWait):
+		t.Fatalf("rlogin -x still running %v after the daemon died; screen ends %q", screenWait, c.tail())
+	}
+	time.Sleep(100 * time.Millisecond) // the last message on its way through the pty
+	tail := c.tail()
+	t.Logf("rlogin: %v; screen ends %q", c.err, tail[max(0, len(tail)-200):])
+	if !strings.Contains(tail, "rlogin: connection closed.") && !strings.Contains(tail, "\arlogin: connection closed.") {
+		t.Errorf("no message from rlogin; screen ends %q", tail)
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Lflag != before.Lflag || after.Iflag != before.Iflag || after.Oflag != before.Oflag {
+		t.Errorf("terminal not restored: lflag %#x iflag %#x oflag %#x, want %#x %#x %#x",
+			after.Lflag, after.Iflag, after.Oflag, before.Lflag, before.Iflag, before.Oflag)
 	}
 }
