@@ -20,13 +20,22 @@ import (
 // the binding must be a keyed checksum (docs/protocol.md §3).
 const cksumTypeRSAMD5 = 7
 
+// EitherService, as ServerConfig.Service, serves both krx services on one
+// port (docs/protocol.md §2). A stderr port means shell; otherwise the
+// service that the client bound into its authenticator checksum tells
+// (login is tried first, then shell). The client cannot choose another
+// service than the one it bound, and the session's Service is the one
+// that matched.
+const EitherService krxproto.Service = "login|shell"
+
 // ServerConfig is what the daemon tells Authenticate.
 type ServerConfig struct {
 	// Acceptor verifies the AP-REQ (keytab, replay cache, clock skew). Its
 	// checksum policy does not matter for krx: Start always requires the
 	// keyed checksum over the binding.
 	Acceptor *krbauth.Acceptor
-	// Service is the service of the port the connection came in on.
+	// Service is the service of the port the connection came in on, or
+	// EitherService for a port that serves both.
 	Service krxproto.Service
 	// AcceptVersion says which other application versions (legacy
 	// "KCMDV0.1", "KCMDV0.2") the caller will handle itself after
@@ -59,7 +68,7 @@ func Authenticate(conn *net.TCPConn, cfg ServerConfig) (*ServerAuth, error) {
 	if cfg.Acceptor == nil {
 		return nil, errors.New("krxsess: ServerConfig without an Acceptor")
 	}
-	if _, err := cfg.Service.Limits(); err != nil {
+	if _, err := cfg.Service.Limits(); err != nil && cfg.Service != EitherService {
 		return nil, err
 	}
 	timeout := cfg.Timeout
@@ -73,7 +82,7 @@ func Authenticate(conn *net.TCPConn, cfg ServerConfig) (*ServerAuth, error) {
 	if err != nil {
 		return nil, err
 	}
-	if port != 0 && cfg.Service != krxproto.Shell {
+	if port != 0 && cfg.Service != krxproto.Shell && cfg.Service != EitherService {
 		return nil, fmt.Errorf("%w: stderr port %d on the %s service", ErrWrongService, port, cfg.Service)
 	}
 	// krx requires the checksum whatever the daemon's policy for legacy
@@ -150,7 +159,16 @@ func (a *ServerAuth) Start() (*ServerSession, error) {
 	if s.prog == "" {
 		s.prog = "krx"
 	}
-	p, err := krxproto.ReadParams(s.in, s.svc)
+	readAs, candidates := s.svc, []krxproto.Service{s.svc}
+	if s.svc == EitherService {
+		// Read within the larger (shell) limits; each candidate's
+		// binding checks its own.
+		readAs, candidates = krxproto.Shell, []krxproto.Service{krxproto.Login, krxproto.Shell}
+		if a.StderrPort != 0 {
+			candidates = candidates[1:]
+		}
+	}
+	p, err := krxproto.ReadParams(s.in, readAs)
 	if err != nil {
 		return nil, s.refuseWith(a, "bad connection parameters", err)
 	}
@@ -158,12 +176,19 @@ func (a *ServerAuth) Start() (*ServerSession, error) {
 	if err != nil {
 		return nil, s.refuseWith(a, "bad forwarded-credentials message", err)
 	}
-	bind, err := krxproto.Binding{
-		Service: s.svc, ServerPort: a.Conn.LocalAddr().(*net.TCPAddr).Port, StderrPort: a.StderrPort,
-		ServerUser: p.ServerUser, Payload: p.Payload, ClientUser: p.ClientUser, Forward: der != nil,
-	}.Marshal()
-	if err == nil {
-		err = acc.VerifyChecksum(bind)
+	for _, svc := range candidates {
+		var bind []byte
+		bind, err = krxproto.Binding{
+			Service: svc, ServerPort: a.Conn.LocalAddr().(*net.TCPAddr).Port, StderrPort: a.StderrPort,
+			ServerUser: p.ServerUser, Payload: p.Payload, ClientUser: p.ClientUser, Forward: der != nil,
+		}.Marshal()
+		if err == nil {
+			err = acc.VerifyChecksum(bind)
+		}
+		if err == nil {
+			s.svc = svc
+			break
+		}
 	}
 	switch {
 	case err != nil:
