@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/krx-suite/krx/internal/klogind"
+	"github.com/krx-suite/krx/internal/krxd"
 	"github.com/krx-suite/krx/internal/kshelld"
 	"github.com/krx-suite/krx/internal/logind"
 	"github.com/krx-suite/krx/internal/rhosts"
@@ -36,8 +37,11 @@ WHERE CONNECTIONS COME FROM
   standalone   listen on --login-addr (default :513), --shell-addr
                (default :514), --eklogin-addr (default :2105) and
                --kshell-addr (default :544); "off" or "" turns a service
-               off. Without a usable keytab (and no -K) the krx services
-               are turned off with a warning.
+               off. --krx-addr serves krx login and krx shell both on one
+               port (off by default): the service each client bound into
+               its authenticator checksum tells them apart. Without a
+               usable keytab (and no -K) the krx services are turned off
+               with a warning.
   inetd        -i: serve the one connection on descriptor 0 (inetd, xinetd,
                socat EXEC:...,nofork, systemd Accept=yes). --service says
                which; without it the local port (513/514) decides. Logs go
@@ -95,6 +99,8 @@ EXAMPLES
   rlogind --rhosts
   rlogind --rhosts --login-addr 127.0.0.1:2513 --shell-addr off -D
   rlogind --login-addr off --shell-addr off -K /etc/krb5.keytab
+  rlogind --login-addr off --shell-addr off --eklogin-addr off --kshell-addr off --krx-addr :4444
+      (then: rlogin -x -p 4444 host, rsh -x -p 4444 host cmd, rcp -x -P 4444 f host:)
   inetd.conf:  login stream tcp nowait root /usr/sbin/rlogind rlogind -i --rhosts --service login`
 
 // rlogindFlags are rlogind's options.
@@ -111,6 +117,7 @@ type rlogindFlags struct {
 	debug                bool
 	ekloginAddr          string
 	kshellAddr           string
+	krxAddr              string
 	keytab               string
 	rcache               string
 	clockSkew            time.Duration
@@ -129,7 +136,7 @@ func NewRlogind() *cobra.Command {
 	f.StringVar(&o.loginAddr, "login-addr", fmt.Sprintf(":%d", server.LoginPort), "serve the login service on `addr:port` (\"off\": not at all)")
 	f.StringVar(&o.shellAddr, "shell-addr", fmt.Sprintf(":%d", server.ShellPort), "serve the shell service on `addr:port` (\"off\": not at all)")
 	f.BoolVarP(&o.inetd, "inetd", "i", false, "serve the one connection on descriptor 0 (inetd mode)")
-	f.StringVar(&o.service, "service", "", "service (login or shell) of an inetd or lone systemd `socket`")
+	f.StringVar(&o.service, "service", "", "service (login, shell, eklogin, kshell or krx) of an inetd or lone systemd `socket`")
 	f.BoolVar(&o.rhosts, "rhosts", false, "allow .rhosts/hosts.equiv authorisation (plain connections are refused without it)")
 	f.StringVar(&o.hostsEquiv, "hosts-equiv", rhosts.DefaultHostsEquiv, "hosts.equiv `path`")
 	f.BoolVar(&o.noHostsEquiv, "no-hosts-equiv", false, "do not read hosts.equiv at all")
@@ -139,6 +146,7 @@ func NewRlogind() *cobra.Command {
 	f.BoolVarP(&o.debug, "debug", "D", false, "log debug lines too")
 	f.StringVar(&o.ekloginAddr, "eklogin-addr", fmt.Sprintf(":%d", server.EkloginPort), "serve krx login (rlogin -x) on `addr:port` (\"off\": not at all)")
 	f.StringVar(&o.kshellAddr, "kshell-addr", fmt.Sprintf(":%d", server.KshellPort), "serve krx shell (rsh -x, rcp -x) on `addr:port` (\"off\": not at all)")
+	f.StringVar(&o.krxAddr, "krx-addr", "off", "serve krx login and krx shell both on one `addr:port` (clients: rlogin -x -p, rsh -x -p, rcp -x -P)")
 	f.StringVarP(&o.keytab, "keytab", "K", "", "service keytab `path` (default $KRB5_KTNAME, else "+krbauth.DefaultKeytab+")")
 	f.StringVar(&o.rcache, "rcache", krbauth.DefaultReplayCachePath(), "replay cache `path`")
 	f.DurationVar(&o.clockSkew, "clock-skew", krbauth.DefaultClockSkew, "allowed clock difference with krx clients")
@@ -146,7 +154,7 @@ func NewRlogind() *cobra.Command {
 	c.Args = cobra.NoArgs
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		cmd.SilenceUsage = true
-		for _, n := range []string{"eklogin-addr", "kshell-addr", "keytab", "rcache", "k5login-dir"} {
+		for _, n := range []string{"eklogin-addr", "kshell-addr", "krx-addr", "keytab", "rcache", "k5login-dir"} {
 			o.krxExplicit = o.krxExplicit || cmd.Flags().Changed(n)
 		}
 		return runRlogind(cmd.Context(), o)
@@ -192,8 +200,8 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		Handlers: map[server.Service]server.Handler{server.Login: logind.New(cfg), server.Shell: shelld.New(cfg)},
 		Log:      log,
 	}
-	krxFallback := fallback == server.Eklogin || fallback == server.Kshell
-	if !o.inetd && !isOn(o.ekloginAddr) && !isOn(o.kshellAddr) {
+	krxFallback := fallback == server.Eklogin || fallback == server.Kshell || fallback == server.Krx
+	if !o.inetd && !isOn(o.ekloginAddr) && !isOn(o.kshellAddr) && !isOn(o.krxAddr) {
 		// turned off: no keytab needed
 	} else if kcfg, closeKRX, err := krxConfig(o, cfg); err != nil {
 		if o.krxExplicit || krxFallback {
@@ -204,11 +212,12 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 			lvl = slog.LevelDebug // most likely a plain connection
 		}
 		log.Log(context.Background(), lvl, "krx services (eklogin, kshell) off", "err", err)
-		o.ekloginAddr, o.kshellAddr = "off", "off"
+		o.ekloginAddr, o.kshellAddr, o.krxAddr = "off", "off", "off"
 	} else {
 		defer closeKRX()
 		srv.Handlers[server.Eklogin] = klogind.New(kcfg)
 		srv.Handlers[server.Kshell] = kshelld.New(kcfg)
+		srv.Handlers[server.Krx] = krxd.New(kcfg)
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
 	defer stop()
@@ -222,7 +231,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		if svc == "" {
 			if svc = portService(conn.LocalAddr()); svc == "" {
 				conn.Close()
-				return fmt.Errorf("inetd mode: local port of %v is not 513, 514, 2105 or 544; pass --service login|shell|eklogin|kshell", conn.LocalAddr())
+				return fmt.Errorf("inetd mode: local port of %v is not 513, 514, 2105 or 544; pass --service login|shell|eklogin|kshell|krx", conn.LocalAddr())
 			}
 		}
 		if err := server.DetachStdio(); err != nil {
@@ -256,7 +265,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 	for _, a := range []struct {
 		svc  server.Service
 		addr string
-	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}, {server.Eklogin, o.ekloginAddr}, {server.Kshell, o.kshellAddr}} {
+	}{{server.Login, o.loginAddr}, {server.Shell, o.shellAddr}, {server.Eklogin, o.ekloginAddr}, {server.Kshell, o.kshellAddr}, {server.Krx, o.krxAddr}} {
 		if !isOn(a.addr) {
 			continue
 		}
@@ -271,7 +280,7 @@ func runRlogind(parent context.Context, o rlogindFlags) error {
 		ls = append(ls, l)
 	}
 	if len(ls) == 0 {
-		return errors.New("no service to serve: --login-addr, --shell-addr, --eklogin-addr and --kshell-addr are all off")
+		return errors.New("no service to serve: --login-addr, --shell-addr, --eklogin-addr, --kshell-addr and --krx-addr are all off")
 	}
 	if !o.rhosts && (isOn(o.loginAddr) || isOn(o.shellAddr)) {
 		log.Warn("--rhosts not given: every plain connection will be refused")

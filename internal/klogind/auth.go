@@ -82,8 +82,9 @@ func isLegacy(v string) bool {
 	return v == krbauth.AppVersionKCMD01 || v == krbauth.AppVersionKCMD02
 }
 
-// Establish runs the krx envelope on c for svc and authorises the
-// principal for the server user. On success the caller calls
+// Establish runs the krx envelope on c for svc (krxsess.EitherService on a
+// port that serves both) and authorises the principal for the server
+// user. On success the caller calls
 // Session.Accept and runs the session; otherwise the peer has been told
 // (when anyone is left to tell), the decision and reason are in cl, and
 // the caller closes c.

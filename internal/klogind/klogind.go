@@ -49,6 +49,16 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	if !ok {
 		return
 	}
+	h.Serve(ctx, c, kc)
+}
+
+// Serve runs the login session of an established krx connection kc on c
+// (Establish has authorised it; the status is not sent yet): the login
+// shell on a pty, relayed until it ends. It cleans kc up; the caller
+// closes c and emits kc.Log.
+func (h *Handler) Serve(ctx context.Context, c *net.TCPConn, kc *Conn) {
+	log := h.Config.Server.Logger()
+	cl := kc.Log
 	defer kc.Cleanup()
 	acct := kc.Account
 	sh, err := logind.StartShell(acct, logind.TermOf(kc.Session.Params.Payload), kc.Env...)

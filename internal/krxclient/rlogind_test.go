@@ -35,7 +35,28 @@ func freePort(t testing.TB) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
+// startRlogind starts rlogind serving eklogin and kshell on two ports.
 func startRlogind(t testing.TB, r *krbtest.Realm) *rlogind {
+	t.Helper()
+	d := &rlogind{login: freePort(t), shell: freePort(t)}
+	runRlogind(t, r, d, "--eklogin-addr", "127.0.0.1:"+d.login, "--kshell-addr", "127.0.0.1:"+d.shell)
+	return d
+}
+
+// startRlogindOnePort starts rlogind serving both krx services on one
+// port (--krx-addr) and nothing else.
+func startRlogindOnePort(t testing.TB, r *krbtest.Realm) *rlogind {
+	t.Helper()
+	p := freePort(t)
+	d := &rlogind{login: p, shell: p}
+	runRlogind(t, r, d, "--eklogin-addr", "off", "--kshell-addr", "off", "--krx-addr", "127.0.0.1:"+p)
+	return d
+}
+
+// runRlogind builds and starts rlogind with the plain services off, alice
+// authorised for root, and args saying where the krx services listen; it
+// returns once d's ports accept connections.
+func runRlogind(t testing.TB, r *krbtest.Realm, d *rlogind, args ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "rlogind")
@@ -51,10 +72,8 @@ func startRlogind(t testing.TB, r *krbtest.Realm) *rlogind {
 	if err := os.WriteFile(filepath.Join(k5, "root"), []byte("alice@"+r.Name+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &rlogind{login: freePort(t), shell: freePort(t)}
-	cmd := exec.Command(bin, "--login-addr", "off", "--shell-addr", "off",
-		"--eklogin-addr", "127.0.0.1:"+d.login, "--kshell-addr", "127.0.0.1:"+d.shell,
-		"-K", r.HostKeytab, "--rcache", filepath.Join(dir, "rcache"), "--k5login-dir", k5)
+	cmd := exec.Command(bin, append([]string{"--login-addr", "off", "--shell-addr", "off", "-D",
+		"-K", r.HostKeytab, "--rcache", filepath.Join(dir, "rcache"), "--k5login-dir", k5}, args...)...)
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+r.Krb5Conf)
 	cmd.Stdout, cmd.Stderr = &d.log, &d.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -90,7 +109,6 @@ func startRlogind(t testing.TB, r *krbtest.Realm) *rlogind {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return d
 }
 
 // TestAgainstRlogind: rsh -x, rcp -x and rlogin -x against krx's rlogind

@@ -38,6 +38,15 @@ func (h *Handler) ServeConn(ctx context.Context, c *net.TCPConn) {
 	if !ok {
 		return
 	}
+	h.Serve(ctx, c, kc)
+}
+
+// Serve runs the command of an established krx shell connection kc on c
+// (Establish has authorised it; the status is not sent yet) until its
+// output ends. It cleans kc up; the caller closes c and emits kc.Log.
+func (h *Handler) Serve(ctx context.Context, c *net.TCPConn, kc *klogind.Conn) {
+	log := h.Config.Server.Logger()
+	cl := kc.Log
 	defer kc.Cleanup()
 	s := kc.Session
 	if err := s.Accept(); err != nil {

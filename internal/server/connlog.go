@@ -64,7 +64,7 @@ func (l *ConnLog) Emit(log *slog.Logger) {
 			lvl = slog.LevelWarn
 		}
 		attrs := []any{"service", string(l.Service), "peer", AddrString(l.Peer)}
-		if l.Principal != "" || l.Service == Eklogin || l.Service == Kshell {
+		if l.Principal != "" || l.Service == Eklogin || l.Service == Kshell || l.Service == Krx {
 			attrs = append(attrs, "principal", l.Principal)
 		}
 		attrs = append(attrs, "client-user", l.ClientUser, "server-user", l.ServerUser,

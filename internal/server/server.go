@@ -26,6 +26,10 @@ const (
 const (
 	Eklogin Service = "eklogin" // krx login (rlogin -x), TCP 2105
 	Kshell  Service = "kshell"  // krx shell (rsh -x, rcp -x), TCP 544
+	// Krx is both krx services on one configured port (no standard
+	// port): the client's checksum binding tells which (docs/protocol.md
+	// §2). Its connections are logged as eklogin or kshell once known.
+	Krx Service = "krx"
 )
 
 // Standard ports of the services (/etc/services; RFC 1282).
@@ -52,7 +56,8 @@ func PortService(port int) Service {
 }
 
 // ParseService accepts "login"/"rlogin", "shell"/"rsh"/"cmd",
-// "eklogin"/"krx-login" and "kshell"/"krx-shell".
+// "eklogin"/"krx-login", "kshell"/"krx-shell" and "krx" (both krx
+// services).
 func ParseService(s string) (Service, error) {
 	switch s {
 	case "login", "rlogin":
@@ -63,8 +68,10 @@ func ParseService(s string) (Service, error) {
 		return Eklogin, nil
 	case "kshell", "krx-shell":
 		return Kshell, nil
+	case "krx":
+		return Krx, nil
 	}
-	return "", fmt.Errorf("%w: %q (want login or shell)", ErrUnknownService, s)
+	return "", fmt.Errorf("%w: %q (want login, shell, eklogin, kshell or krx)", ErrUnknownService, s)
 }
 
 // Port returns the service's standard port.
