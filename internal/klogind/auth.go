@@ -49,10 +49,12 @@ type Conn struct {
 	cleanup func() error
 }
 
-// Cleanup removes the forwarded credential cache, if any.
+// Cleanup removes the forwarded credential cache, if any; later calls do
+// nothing.
 func (c *Conn) Cleanup() {
 	if c.cleanup != nil {
 		c.cleanup()
+		c.cleanup = nil
 	}
 }
 

@@ -76,5 +76,6 @@ func (h *Handler) Serve(ctx context.Context, c *net.TCPConn, kc *Conn) {
 	}
 	cl.Emit(log)
 	s.run(ctx, h)
+	kc.Cleanup() // before the line that says the session is over
 	log.Debug("session ended", "service", string(server.Eklogin), "peer", c.RemoteAddr().String(), "user", acct.Name, "status", s.Status())
 }

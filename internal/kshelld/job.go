@@ -29,6 +29,9 @@ type job struct {
 	acct *server.Account
 	log  *slog.Logger
 	cl   *server.ConnLog
+	// cleanup, if set, runs when the command is over, before its end is
+	// logged (the forwarded ccache goes).
+	cleanup func()
 
 	cmd    *exec.Cmd
 	stdio  *net.UnixConn // our end of the command's stdin+stdout socket
@@ -165,6 +168,9 @@ func (j *job) run(ctx context.Context, grace time.Duration) {
 		}
 	}
 	<-j.waited
+	if j.cleanup != nil {
+		j.cleanup()
+	}
 	state := "unknown"
 	if ps := j.cmd.ProcessState; ps != nil {
 		state = ps.String()

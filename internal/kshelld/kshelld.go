@@ -53,7 +53,7 @@ func (h *Handler) Serve(ctx context.Context, c *net.TCPConn, kc *klogind.Conn) {
 		cl.Set(server.Failed, "sending the status: "+err.Error())
 		return
 	}
-	j := &job{ks: s, acct: kc.Account, log: log, cl: cl}
+	j := &job{ks: s, acct: kc.Account, log: log, cl: cl, cleanup: kc.Cleanup}
 	if s.StderrPort != 0 {
 		dctx, cancel := context.WithTimeout(ctx, stderrDialTimeout)
 		st, err := s.DialStderr(dctx)
