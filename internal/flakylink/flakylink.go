@@ -51,7 +51,29 @@ type Options struct {
 	// microseconds, so a few milliseconds keep a heavily lossy link's
 	// retransmission backoff from stretching a test into minutes.
 	RTOMin time.Duration
+	// RTOMax, if > 0, caps the retransmission timeout in both namespaces
+	// (sysctl net.ipv4.tcp_rto_max_ms, per namespace, Linux ≥ 6.15; the
+	// kernel takes 1 s to 120 s, its default). The loss rules drop
+	// retransmissions too, and each loss of the same segment doubles the
+	// backoff: at 25 % loss a chain of 9 (p ≈ 4·10⁻⁶ a segment, but a
+	// flood retransmits ~10⁴) is a 10 s silence. A 1 s cap keeps the link
+	// as lossy and its silences short. Linux gives up on a connection
+	// when a loss episode outlasts tcp_retries2 (15) timeouts modelled
+	// with the cap (tcp_model_timeout): 14.4 s at 1 s, which a 25 % lossy
+	// flood reached (the session closed). So RTOMax also sets
+	// tcp_retries2 to its maximum, 255 (about 4 min at a 1 s cap). Without
+	// the sysctl (an older kernel) both are left out: see
+	// Link.RTOMaxApplied.
+	RTOMax time.Duration
 }
+
+// The per-namespace sysctls RTOMax sets (Linux 6.15,
+// Documentation/networking/ip-sysctl.rst: tcp_rto_max_ms, tcp_retries2).
+const (
+	rtoMaxSysctl  = "/proc/sys/net/ipv4/tcp_rto_max_ms"
+	retriesSysctl = "/proc/sys/net/ipv4/tcp_retries2"
+	maxRetries2   = 255 // a u8 in struct netns_ipv4
+)
 
 // Namespace is one end of a link.
 type Namespace struct {
@@ -66,6 +88,9 @@ type Link struct {
 	Sender   *Namespace // the server side: its segments cross the rules
 	Receiver *Namespace // the rules are in here
 	Options  Options
+	// RTOMaxApplied says whether Options.RTOMax is in force (the kernel
+	// has the sysctl).
+	RTOMaxApplied bool
 }
 
 // Counters are the packets each rule matched so far.
@@ -86,6 +111,9 @@ func New(t testing.TB, o Options) *Link {
 	}
 	if o.LossPercent < 0 || o.LossPercent > 100 || o.URGLossPercent < 0 || o.URGLossPercent > 100 {
 		t.Fatalf("flakylink: loss %d%%/%d%% outside 0–100", o.LossPercent, o.URGLossPercent)
+	}
+	if o.RTOMax != 0 && (o.RTOMax < time.Second || o.RTOMax > 120*time.Second) {
+		t.Fatalf("flakylink: RTOMax %v outside the kernel's 1 s–120 s", o.RTOMax)
 	}
 	// Unique among concurrent processes (the pid) and within one (seq);
 	// veth names must fit IFNAMSIZ (15 characters).
@@ -156,6 +184,16 @@ func (l *Link) setup() error {
 		for _, ns := range []*Namespace{s, r} {
 			steps = append(steps, []string{"ip", "-n", ns.Name, "route", "replace", netPrefix, "dev", ns.Dev,
 				"proto", "kernel", "scope", "link", "src", ns.Addr, "rto_min", strconv.FormatInt(ms, 10) + "ms"})
+		}
+	}
+	if ms := l.Options.RTOMax.Milliseconds(); ms > 0 {
+		if _, err := os.Stat(rtoMaxSysctl); err == nil {
+			l.RTOMaxApplied = true
+			for _, ns := range []*Namespace{s, r} {
+				steps = append(steps, []string{"ip", "netns", "exec", ns.Name, "sh", "-c",
+					"echo " + strconv.FormatInt(ms, 10) + " > " + rtoMaxSysctl +
+						" && echo " + strconv.Itoa(maxRetries2) + " > " + retriesSysctl})
+			}
 		}
 	}
 	if l.Options.RateMbit > 0 {

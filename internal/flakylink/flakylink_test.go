@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -80,7 +81,7 @@ func TestNamespacesAndCleanup(t *testing.T) {
 // TestLossyTransfer: at 25 % loss a transfer still completes intact (TCP
 // retransmits) and the drop rule counted its drops.
 func TestLossyTransfer(t *testing.T) {
-	l := New(t, Options{LossPercent: 25, RTOMin: 20 * time.Millisecond})
+	l := New(t, Options{LossPercent: 25, RTOMin: 20 * time.Millisecond, RTOMax: time.Second})
 	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{})
 	data := make([]byte, 256<<10)
 	rand.Read(data)
@@ -207,7 +208,7 @@ func TestStripURG(t *testing.T) {
 // go out in about 60 URG segments (some coalesce), so the chance that
 // none is dropped, and the check below fails, is about 0.75^60 ≈ 3·10^-8.
 func TestURGLoss(t *testing.T) {
-	l := New(t, Options{URGLossPercent: 25, RTOMin: 20 * time.Millisecond})
+	l := New(t, Options{URGLossPercent: 25, RTOMin: 20 * time.Millisecond, RTOMax: time.Second})
 	snd, rcv := connect(t, l, &net.ListenConfig{}, &net.Dialer{Control: inline})
 	urgentMarks(t, snd, rcv, 100)
 	c, err := l.Counters()
@@ -231,6 +232,28 @@ func TestRTOMin(t *testing.T) {
 		if !strings.Contains(string(out), "rto_min lock 20ms") {
 			t.Errorf("%s: route %q has no rto_min 20ms", ns.Name, out)
 		}
+	}
+}
+
+// TestRTOMax: the cap (and the raised retry limit that goes with it)
+// reaches the sysctls of both namespaces and only theirs.
+func TestRTOMax(t *testing.T) {
+	l := New(t, Options{RTOMax: time.Second})
+	if !l.RTOMaxApplied {
+		t.Skipf("this kernel has no %s (Linux < 6.15)", rtoMaxSysctl)
+	}
+	host, err := os.ReadFile(rtoMaxSysctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []*Namespace{l.Sender, l.Receiver} {
+		out, err := exec.Command("ip", "netns", "exec", ns.Name, "cat", rtoMaxSysctl, retriesSysctl).CombinedOutput()
+		if err != nil || strings.Join(strings.Fields(string(out)), " ") != "1000 255" {
+			t.Errorf("%s: tcp_rto_max_ms, tcp_retries2 %q, %v; want 1000 255", ns.Name, out, err)
+		}
+	}
+	if strings.TrimSpace(string(host)) == "1000" {
+		t.Errorf("the host's own tcp_rto_max_ms is 1000 too: the cap leaked or the check proves nothing")
 	}
 }
 

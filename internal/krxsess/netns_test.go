@@ -26,6 +26,10 @@ const flakyFloods = 920
 // 12–19 s at 25 % loss, almost all of it waiting for timeouts.
 const flakyRTOMin = 20 * time.Millisecond
 
+// flakyRTOMax caps the backoff of a segment lost again and again
+// (flakylink.Options.RTOMax).
+const flakyRTOMax = time.Second
+
 // flakyDeadline bounds each connection of these tests: a stuck session
 // fails with a timeout instead of hanging make test.
 const flakyDeadline = 45 * time.Second
@@ -41,9 +45,9 @@ var flakyCases = []struct {
 	o    flakylink.Options
 }{
 	{"loss0", flakylink.Options{}},
-	{"loss2", flakylink.Options{LossPercent: 2, RTOMin: flakyRTOMin}},
-	{"loss10", flakylink.Options{LossPercent: 10, RTOMin: flakyRTOMin}},
-	{"loss25", flakylink.Options{LossPercent: 25, RTOMin: flakyRTOMin}},
+	{"loss2", flakylink.Options{LossPercent: 2, RTOMin: flakyRTOMin, RTOMax: flakyRTOMax}},
+	{"loss10", flakylink.Options{LossPercent: 10, RTOMin: flakyRTOMin, RTOMax: flakyRTOMax}},
+	{"loss25", flakylink.Options{LossPercent: 25, RTOMin: flakyRTOMin, RTOMax: flakyRTOMax}},
 	{"stripurg", flakylink.Options{StripURG: true}},
 }
 
