@@ -3,6 +3,7 @@ package compat
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -37,13 +38,22 @@ func sendUrgent(t *testing.T, c net.Conn, b Control) {
 // so, returning the data and window messages seen.
 func scanUntil(t *testing.T, c net.Conn, s *WindowScanner, done func([]byte, []WindowSize) bool) ([]byte, []WindowSize) {
 	t.Helper()
+	data, wins, err := scanErr(c, s, done)
+	if err != nil {
+		t.Fatalf("reading client input: %v (data %q, windows %v)", err, data, wins)
+	}
+	return data, wins
+}
+
+// scanErr is scanUntil that returns a read error with what came before it.
+func scanErr(c net.Conn, s *WindowScanner, done func([]byte, []WindowSize) bool) ([]byte, []WindowSize, error) {
 	var data []byte
 	var wins []WindowSize
 	buf := make([]byte, 512)
 	for !done(data, wins) {
 		n, err := c.Read(buf)
 		if err != nil {
-			t.Fatalf("reading client input: %v (data %q, windows %v)", err, data, wins)
+			return data, wins, err
 		}
 		for chunk := buf[:n]; len(chunk) > 0; {
 			var ws WindowSize
@@ -56,7 +66,7 @@ func scanUntil(t *testing.T, c net.Conn, s *WindowScanner, done func([]byte, []W
 			}
 		}
 	}
-	return data, wins
+	return data, wins, nil
 }
 
 func gotWindow(_ []byte, w []WindowSize) bool { return len(w) > 0 }
@@ -112,7 +122,22 @@ func TestNetkitRloginClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendUrgent(t, c, sc.Initial())
-	data, wins := scanUntil(t, c, &scan, gotWindow)
+	// netkit rlogin loses an urgent byte that reaches it before its reader
+	// process has taken the socket's SIGURG (F_SETOWN, its oob() handler):
+	// it then never sends a window size (seen once in CI, under load).
+	// Until the first window message every control byte carries 0x80, so
+	// ask once more after a second, as a real server's next one would.
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	data, wins, err := scanErr(c, &scan, gotWindow)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Log("no window message a second after the urgent 0x80: asking again")
+		sendUrgent(t, c, sc.Initial())
+		d, w := scanUntil(t, c, &scan, gotWindow)
+		data, wins = append(data, d...), append(wins, w...)
+	} else if err != nil {
+		t.Fatalf("reading client input: %v (data %q, windows %v)", err, data, wins)
+	}
 	if len(data) != 0 || len(wins) != 1 || wins[0] != (WindowSize{Rows: 33, Cols: 101, XPixel: 640, YPixel: 480}) {
 		t.Fatalf("first window %+v, data %q", wins, data)
 	}
