@@ -15,7 +15,8 @@
 //     is owned by the user, group tty, mode 0620; environment TERM, HOME,
 //     SHELL, USER, LOGNAME, PATH; working directory home.
 //  5. The confirmation "\0" goes out, then the urgent byte 0x80 asking for
-//     window sizes.
+//     window sizes; asked again after 1 s and 3 s while no window message
+//     has come (netkit rlogin can lose the first one: windowAsks).
 //  6. Relay. pty → client: data as is; TIOCPKT control packets become one
 //     urgent byte each through compat.ServerControl (only FLUSHWRITE,
 //     NOSTOP, DOSTOP; 0x80 OR-ed in until the first window message). The

@@ -53,7 +53,46 @@ func (s *session) run(ctx context.Context, h *Handler, c *net.TCPConn, br *bufio
 		s.End(c, nil, nil, server.CloseDrain, t.Grace)
 		return
 	}
+	stopAsking := s.askWindowAgain(c)
+	defer stopAsking()
 	s.Relay(ctx, c, func() error { return s.ptyToConn(c) }, func() error { return s.connToPty(c, br, h.idleFlush()) }, t)
+}
+
+// windowAsks are the times after the first window request at which the
+// login service asks again while no window message has come. netkit
+// rlogin loses an urgent byte that reaches it before its reader process
+// has taken the socket's SIGURG (F_SETOWN, its oob() handler), and then
+// never sends a window size: the session would keep 0x0 until the user
+// resizes. Its oob() answers only the first request it sees, and the
+// protocol ORs 0x80 into every control byte until a window message
+// arrives anyway (netkit rlogind), so asking again never doubles one.
+var windowAsks = []time.Duration{time.Second, 3 * time.Second}
+
+// askWindowAgain sends the window request again at windowAsks while no
+// window message has arrived; stop ends it.
+func (s *session) askWindowAgain(c *net.TCPConn) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		start := time.Now()
+		for _, at := range windowAsks {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Until(start.Add(at))):
+			}
+			s.mu.Lock()
+			seen, b := s.sc.WindowSeen(), byte(s.sc.Initial())
+			s.mu.Unlock()
+			if seen {
+				return
+			}
+			if err := oob.SendUrgent(c, b); err != nil {
+				return
+			}
+			s.log.Debug("urgent control byte", "service", "login", "sent", fmt.Sprintf("%#02x", b), "why", "no window size yet")
+		}
+	}()
+	return func() { close(done) }
 }
 
 // ptyToConn relays the session's output and turns packet-mode control

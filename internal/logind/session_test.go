@@ -200,6 +200,42 @@ func TestSessionWindowSplitAcrossReads(t *testing.T) {
 	}
 }
 
+// TestSessionAsksForWindowAgain: a client that missed the first window
+// request (netkit rlogin's start-up SIGURG race) is asked again, a second
+// later; once its window message has come, no request follows.
+func TestSessionAsksForWindowAgain(t *testing.T) {
+	addr, _ := shServer(t)
+	start := time.Now()
+	s := dialSession(t, addr, "vt100/9600")
+	urgent80 := func() int {
+		n := 0
+		for _, u := range s.urgentBytes() {
+			if u&0x80 != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	// Ignore the first request, as a client that lost it would.
+	s.waitFor(t, 0, "the first window request", func([]byte) bool { return urgent80() >= 1 })
+	s.waitFor(t, 0, "a second window request", func([]byte) bool { return urgent80() >= 2 })
+	if d := time.Since(start); d < windowAsks[0]/2 {
+		t.Errorf("asked again after %v, not about %v", d, windowAsks[0])
+	}
+	msg := compat.WindowSize{Rows: 41, Cols: 99}.Marshal()
+	s.send(t, string(msg[:])+"stty size; echo MARK$((6*7))\r")
+	s.waitText(t, 0, "41 99\r\nMARK42\r\n")
+	// Past the last planned request: nothing more was asked.
+	if wait := time.Until(start.Add(windowAsks[len(windowAsks)-1] + 500*time.Millisecond)); wait > 0 {
+		time.Sleep(wait)
+	}
+	if n := urgent80(); n != 2 {
+		t.Errorf("%d window requests; want 2 (the first, one more, none after the answer)", n)
+	}
+	s.send(t, "exit\r")
+	s.waitEOF(t)
+}
+
 func TestSessionFlushOnInterrupt(t *testing.T) {
 	addr, _ := shServer(t)
 	s := dialSession(t, addr, "xterm")
