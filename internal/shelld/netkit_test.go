@@ -53,7 +53,7 @@ func TestNetkitClientsInNetns(t *testing.T) {
 	})
 
 	t.Run("interrupt", func(t *testing.T) {
-		cmd := exec.Command("rsh", "127.0.0.1", "echo started; sleep 60; echo finished")
+		cmd := exec.Command("rsh", "127.0.0.1", "echo started; sleep 67; echo finished")
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -68,6 +68,11 @@ func TestNetkitClientsInNetns(t *testing.T) {
 		if _, err := io.ReadFull(out, b[:]); err != nil || string(b[:]) != "started\n" {
 			t.Fatalf("%q, %v", b, err)
 		}
+		// "started" comes before bash has started sleep. A SIGINT in
+		// between is lost: bash's child takes it before it execs sleep,
+		// and bash waits for a sleep that never got it (seen once in CI).
+		// A user's ^C comes later; so does this one.
+		waitForProcess(t, "sleep", "67")
 		cmd.Process.Signal(syscall.SIGINT) // rsh forwards it as the byte 2
 		rest := make(chan []byte, 1)
 		go func() { r, _ := io.ReadAll(out); rest <- r }()
@@ -186,4 +191,21 @@ func sameTree(t *testing.T, a, b string) {
 	if n != 4 {
 		t.Fatalf("%d files compared", n)
 	}
+}
+
+// waitForProcess waits up to 10 s until a process runs with exactly argv.
+func waitForProcess(t *testing.T, argv ...string) {
+	t.Helper()
+	want := []byte(strings.Join(argv, "\x00") + "\x00")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, f := range cmdlines {
+			if b, err := os.ReadFile(f); err == nil && bytes.Equal(b, want) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no process %q within 10 s", argv)
 }
