@@ -32,38 +32,51 @@ func readMark(c *net.TCPConn, p []byte, wasAt bool) (n int, at bool, err error) 
 	var rerr error
 	var peek [1]byte
 	werr := rc.Read(func(fd uintptr) bool {
-		n, at, rerr = 0, false, nil
-		if !wasAt {
-			k, _, err := unix.Recvfrom(int(fd), peek[:], unix.MSG_PEEK)
-			for err == unix.EINTR {
-				k, _, err = unix.Recvfrom(int(fd), peek[:], unix.MSG_PEEK)
-			}
-			switch {
-			case err == unix.EAGAIN:
-				return false
-			case err != nil:
-				rerr = &OpError{Op: "recv MSG_PEEK", Err: err}
-				return true
-			case k > 0:
-				if at, rerr = atMarkFD(int(fd)); rerr != nil || at {
+	attempt:
+		for tries := 0; ; tries++ {
+			// EAGAIN with bytes queued: a signal was pending at the mark
+			// (see eagainAtMark). Try again at once; waiting for
+			// readability would wait for more data.
+			retry := func() bool { return tries < eagainRetries && queued(int(fd)) }
+			n, at, rerr = 0, false, nil
+			if !wasAt {
+				k, _, err := unix.Recvfrom(int(fd), peek[:], unix.MSG_PEEK)
+				for err == unix.EINTR {
+					k, _, err = unix.Recvfrom(int(fd), peek[:], unix.MSG_PEEK)
+				}
+				switch {
+				case err == unix.EAGAIN:
+					if retry() {
+						continue attempt
+					}
+					return false
+				case err != nil:
+					rerr = &OpError{Op: "recv MSG_PEEK", Err: err}
 					return true
+				case k > 0:
+					if at, rerr = atMarkFD(int(fd)); rerr != nil || at {
+						return true
+					}
 				}
 			}
-		}
-		for {
-			n, rerr = unix.Read(int(fd), p)
-			switch rerr {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
+			for {
+				n, rerr = unix.Read(int(fd), p)
+				switch rerr {
+				case unix.EINTR:
+					continue
+				case unix.EAGAIN:
+					if retry() {
+						continue attempt
+					}
+					return false
+				}
+				if rerr != nil {
+					rerr = &OpError{Op: "read", Err: rerr}
+				} else if n > 0 && n < len(p) {
+					at, rerr = atMarkFD(int(fd))
+				}
+				return true
 			}
-			if rerr != nil {
-				rerr = &OpError{Op: "read", Err: rerr}
-			} else if n > 0 && n < len(p) {
-				at, rerr = atMarkFD(int(fd))
-			}
-			return true
 		}
 	})
 	switch {
@@ -77,4 +90,22 @@ func readMark(c *net.TCPConn, p []byte, wasAt bool) (n int, at bool, err error) 
 		return 0, false, io.EOF
 	}
 	return n, at, nil
+}
+
+// eagainRetries bounds the immediate retries of a read that returned
+// EAGAIN with bytes queued. Linux's tcp_recvmsg, at the urgent mark with
+// nothing copied, returns EAGAIN on a non-blocking socket when a signal is
+// pending on the thread ("if (signal_pending(current))"), and the Go
+// runtime sends its threads SIGURG to preempt goroutines. The byte is
+// queued and its readiness edge has passed: waiting in the poller would
+// wait for more data (a reader at the mark then stalls until the peer
+// sends again). The signal is handled when the read returns, so the next
+// try normally succeeds; the bound only keeps a storm of signals from
+// spinning here for ever.
+const eagainRetries = 1000
+
+// queued reports whether the socket has bytes to read (SIOCINQ).
+func queued(fd int) bool {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	return err == nil && n > 0
 }

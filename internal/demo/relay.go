@@ -275,11 +275,16 @@ func (r *Relay) relayStderr(ln *net.TCPListener, clientAddr *net.TCPAddr, port i
 }
 
 // pipe copies src to dst, recording the bytes, and half-closes dst at
-// src's end of stream (rsh's end of input travels this way).
+// src's end of stream (rsh's end of input travels this way). It reads
+// through oob.Reader: a plain read at an urgent mark can return EAGAIN
+// with the byte queued and then wait for more data (see oob), which would
+// hold back the last byte of a flush command. Urgent bytes go on as data:
+// krx's commands are in-band.
 func (r *Relay) pipe(dst, src *net.TCPConn, s *stream) {
 	buf := make([]byte, 32<<10)
+	rd := oob.NewReader(src, nil)
 	for {
-		n, err := src.Read(buf)
+		n, err := rd.Read(buf)
 		if n > 0 {
 			r.cap.add(s, buf[:n])
 			if _, werr := dst.Write(buf[:n]); werr != nil {
